@@ -1,0 +1,72 @@
+// Top-level CLI: global flags, subcommand registration, and the one place where
+// errors become a single stderr line plus a documented exit code (README "Exit codes").
+#include "cli/app.hpp"
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace ksimg::cli {
+
+Global& global() {
+  static Global g;
+  return g;
+}
+
+static void configure(CLI::App& app) {
+  app.description(
+      "ksimg: kernelsmith toolchain cells as OCI images.\n"
+      "Resolve a kernel version to its (era, arch) toolchain cell, assemble cell images\n"
+      "as OCI layers, and build kernels inside them.");
+  app.set_version_flag("--version", "ksimg 0.1.0");
+  app.require_subcommand(1);
+  app.fallthrough();
+  auto& g = global();
+  app.add_flag("-v,--verbose", g.verbose, "Print debug detail on stderr")
+      ->each([](const std::string&) { log::set_level(log::Level::verbose); });
+  app.add_flag("-q,--quiet", g.quiet, "Print only results and errors")
+      ->each([](const std::string&) { log::set_level(log::Level::quiet); });
+  app.add_option("--data-dir", g.data_dir,
+                 "Read matrix/ and recipes/ from this directory instead of the copy built into "
+                 "ksimg (env KSIMG_DATA_DIR)")
+      ->envname("KSIMG_DATA_DIR");
+  app.footer(
+      "Exit codes: 0 ok, 1 runtime failure, 2 usage error (bad flag, version, arch, cell),\n"
+      "3 integrity error (digest mismatch, corrupt archive), 4 invalid project data.\n"
+      "Run 'ksimg SUBCOMMAND --help' for details and examples.");
+  add_resolve(app);
+  add_matrix(app);
+  add_image(app);
+  add_inspect(app);
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"ksimg", "ksimg"};
+  try {
+    configure(app);
+    app.parse(argc, argv);
+    return 0;
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << '\n';
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "ksimg: " << e.what() << " (see 'ksimg --help')\n";
+    return static_cast<int>(Exit::usage);
+  } catch (const Error& e) {
+    std::cerr << "ksimg: " << e.what() << '\n';
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "ksimg: internal error: " << e.what() << '\n';
+    return static_cast<int>(Exit::failure);
+  }
+}
+
+}  // namespace ksimg::cli

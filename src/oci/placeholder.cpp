@@ -1,0 +1,2 @@
+// Placeholder so the module links before its first real source lands; remove then.
+namespace ksimg::oci {}
