@@ -42,23 +42,41 @@ static void configure(CLI::App& app) {
   add_inspect(app);
 }
 
+static void print_help(const std::string& text) {
+  std::cout << text << (text.ends_with('\n') ? "" : "\n");
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"ksimg", "ksimg"};
   try {
     configure(app);
+    std::string names;
+    bool known = false;
+    for (const auto* sub : app.get_subcommands({})) {
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+      known = known || (argc > 1 && sub->get_name() == argv[1]);
+    }
+    if (argc > 1 && argv[1][0] != '-' && !known) {
+      throw UsageError(std::string("unknown subcommand '") + argv[1] + "'; valid subcommands: " + names);
+    }
     app.parse(argc, argv);
     return 0;
   } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
+    print_help(app.help());
     return 0;
   } catch (const CLI::CallForAllHelp&) {
-    std::cout << app.help("", CLI::AppFormatMode::All);
+    print_help(app.help("", CLI::AppFormatMode::All));
     return 0;
   } catch (const CLI::CallForVersion& e) {
     std::cout << e.what() << '\n';
     return 0;
   } catch (const CLI::ParseError& e) {
-    std::cerr << "ksimg: " << e.what() << " (see 'ksimg --help')\n";
+    std::string where = "ksimg";
+    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().front();
+      where += " " + sub->get_name();
+    }
+    std::cerr << where << ": " << e.what() << " (see '" << where << " --help')\n";
     return static_cast<int>(Exit::usage);
   } catch (const Error& e) {
     std::cerr << "ksimg: " << e.what() << '\n';

@@ -1,0 +1,108 @@
+// The resolver (see resolver.hpp). Order of decisions, each recorded in Resolution::why:
+// band -> arch availability -> cell -> recipe (default or --source) -> exceptions.
+// The exception step generalises kernelsmith's band-wide k4-x86_64 override (§1.5) to the
+// version range the problem actually has, and applies whatever source was chosen.
+#include "matrix/resolver.hpp"
+
+#include "util/error.hpp"
+
+namespace ksimg::matrix {
+
+std::string arch_list(const Matrix& m) {
+  std::string s;
+  for (const auto& a : m.arch_order) s += (s.empty() ? "" : ", ") + a;
+  return s;
+}
+
+bool satisfies(const Recipe& r, const Requirement& req, std::string* violated) {
+  if (req.binutils_below) {
+    if (!r.binutils) {
+      if (violated) *violated = "recipe " + r.name + " does not record its binutils version, so binutils < " + *req.binutils_below + " cannot be shown";
+      return false;
+    }
+    if (compare_dotted(*r.binutils, *req.binutils_below) >= 0) {
+      if (violated) *violated = "binutils " + *r.binutils + " is not below " + *req.binutils_below;
+      return false;
+    }
+  }
+  if (req.abi && r.abi != req.abi) {
+    if (violated) *violated = "gcc defaults to ABI " + r.abi.value_or("unknown") + ", not " + *req.abi;
+    return false;
+  }
+  return true;
+}
+
+const Era& era_for(const Matrix& m, const Version& v) {
+  for (const auto& e : m.eras)
+    if (!e.below || v.before(*e.below)) return e;
+  throw DataError("matrix/eras.json: no band holds " + v.str());  // unreachable: validated
+}
+
+static std::string band_text(const Era& e, const Version& v) {
+  std::string s = e.from.str() + " <= " + v.str();
+  if (e.below) s += " < " + e.below->str();
+  return s;
+}
+
+static void check_arch(const Matrix& m, const Arch& a, const Version& v) {
+  (void)m;
+  if (a.no_kernel) throw UsageError("arch " + a.name + " cannot build a kernel: " + *a.no_kernel);
+  if (a.kernel_since && v.before(*a.kernel_since))
+    throw UsageError("arch " + a.name + " has no kernel " + v.str() + ": " + a.kernel_since_reason +
+                     "; choose a version >= " + a.kernel_since->str() + " or another arch");
+}
+
+static const Recipe& pick_recipe(const Matrix& m, const Cell& c, const std::optional<std::string>& source) {
+  if (!source) return m.recipe(*c.recipe);
+  auto it = c.sources.find(*source);
+  if (it == c.sources.end()) {
+    std::string have;
+    for (const auto& [s, r] : c.sources) have += (have.empty() ? "" : ", ") + s;
+    throw UsageError("cell " + c.key() + " has no '" + *source + "' toolchain; its sources are: " + have);
+  }
+  return m.recipe(it->second);
+}
+
+static void apply_exceptions(const Matrix& m, Resolution& r) {
+  for (const auto& x : m.exceptions) {
+    if (x.arch != r.arch || r.version.before(x.from) || !r.version.before(x.below)) continue;
+    std::string violated;
+    if (satisfies(*r.recipe, x.require, &violated)) {
+      r.why.push_back("exception " + x.id + " checked (" + x.from.str() + " <= v < " + x.below.str() +
+                      "): " + r.recipe->name + " meets it");
+      continue;
+    }
+    const Cell& to = m.cells.at(x.use_cell);
+    r.exception = AppliedException{x.id, x.reason, x.evidence, r.cell->key(), to.key(), violated};
+    r.why.push_back("exception " + x.id + " applied: " + violated + "; " + x.reason + " -> using cell " + to.key());
+    r.cell = &to;
+    r.recipe = &m.recipe(*to.recipe);
+  }
+}
+
+Resolution resolve(const Matrix& m, const Version& v, const std::string& arch,
+                   const std::optional<std::string>& source) {
+  auto ait = m.arches.find(arch);
+  if (ait == m.arches.end())
+    throw UsageError("unknown arch '" + arch + "'; valid arches: " + arch_list(m));
+  Resolution r;
+  r.version = v;
+  r.arch = arch;
+  r.era = &era_for(m, v);
+  r.band = band_text(*r.era, v);
+  r.why.push_back("band " + r.era->name + " matched: " + r.band);
+  check_arch(m, ait->second, v);
+  r.cell = &m.cell(r.era->name, arch);
+  if (r.cell->unsupported)
+    throw UsageError("cell " + r.cell->key() + " is unsupported: " + *r.cell->unsupported);
+  r.recipe = &pick_recipe(m, *r.cell, source);
+  r.why.push_back("cell " + r.cell->key() + ": " + (source ? "--source " + *source + " chose " : "default recipe ") +
+                  r.recipe->name + " (" + r.recipe->source() + ")");
+  apply_exceptions(m, r);
+  if (r.cell->note) r.why.push_back("note on " + r.cell->key() + ": " + *r.cell->note);
+  r.image_tag = r.cell->tag();
+  if (r.recipe->name != *r.cell->recipe) r.image_tag += "-" + r.recipe->source();
+  return r;
+}
+
+}  // namespace ksimg::matrix

@@ -1,0 +1,45 @@
+// The resolver: kernel version + arch (+ optional toolchain source) -> era, cell, image tag,
+// recipe, and the reasons (which band matched, which exception applied).
+// Facts: shared/reference/kernelsmith-facts.md §1.1-§1.5.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "matrix/data.hpp"
+
+namespace ksimg::matrix {
+
+struct AppliedException {
+  std::string id, reason, evidence;
+  std::string from_cell, to_cell;  // "k4/x86_64" -> "k3/x86_64"
+  std::string violated;            // what the first choice failed: "binutils 2.35.2 >= 2.31"
+};
+
+struct Resolution {
+  Version version;
+  std::string arch;
+  const Era* era = nullptr;          // the era the version's band names
+  std::string band;                  // "3.0 <= 3.18.140 < 4.0"
+  const Cell* cell = nullptr;        // the cell that builds it (after exceptions)
+  const Recipe* recipe = nullptr;
+  std::string image_tag;             // "k3-mipsel" (a non-default source adds "-<source>")
+  std::optional<AppliedException> exception;
+  std::vector<std::string> why;      // human-readable reasons, in order
+};
+
+// Whether `r` meets `req`; on failure `violated` says how ("binutils 2.35.2 is not below 2.31").
+bool satisfies(const Recipe& r, const Requirement& req, std::string* violated);
+
+// The era whose band holds `v`.
+const Era& era_for(const Matrix& m, const Version& v);
+
+// Resolves; throws UsageError for an unknown arch or source, an unsupported cell, or a
+// version older than the arch's first kernel, naming the valid choices.
+Resolution resolve(const Matrix& m, const Version& v, const std::string& arch,
+                   const std::optional<std::string>& source = std::nullopt);
+
+// "armel, armhf, ..." in data order.
+std::string arch_list(const Matrix& m);
+
+}  // namespace ksimg::matrix
