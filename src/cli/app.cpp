@@ -24,10 +24,12 @@ static void configure(CLI::App& app) {
   app.require_subcommand(1);
   app.fallthrough();
   auto& g = global();
-  app.add_flag("-v,--verbose", g.verbose, "Print debug detail on stderr")
-      ->each([](const std::string&) { log::set_level(log::Level::verbose); });
-  app.add_flag("-q,--quiet", g.quiet, "Print only results and errors")
-      ->each([](const std::string&) { log::set_level(log::Level::quiet); });
+  app.add_flag("-v,--verbose", g.verbose, "Print debug detail on stderr")->each([](const std::string&) {
+    log::set_level(log::Level::verbose);
+  });
+  app.add_flag("-q,--quiet", g.quiet, "Print only results and errors")->each([](const std::string&) {
+    log::set_level(log::Level::quiet);
+  });
   app.add_option("--data-dir", g.data_dir,
                  "Read matrix/ and recipes/ from this directory instead of the copy built into "
                  "ksimg (env KSIMG_DATA_DIR)")

@@ -32,7 +32,8 @@ nlohmann::ordered_json cell_json(const matrix::Matrix& m, const matrix::Cell& c)
 
 void run(const MatrixOpts& o) {
   const auto& m = matrix::get(global().data_dir);
-  std::vector<std::vector<std::string>> rows{{"CELL", "IMAGE", "SOURCE", "RECIPE", "GCC", "BINUTILS", "STATUS"}};
+  std::vector<std::vector<std::string>> rows{
+      {"CELL", "IMAGE", "SOURCE", "RECIPE", "GCC", "BINUTILS", "STATUS"}};
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const auto& era : m.eras) {
     if (!o.era.empty() && o.era != era.name) continue;
@@ -52,8 +53,10 @@ void run(const MatrixOpts& o) {
                       r.binutils.value_or("-"), "supported" + alts + (alts.empty() ? "" : ")")});
     }
   }
-  if (o.json) std::cout << all.dump(2) << "\n";
-  else std::cout << table(rows);
+  if (o.json)
+    std::cout << all.dump(2) << "\n";
+  else
+    std::cout << table(rows);
 }
 
 }  // namespace

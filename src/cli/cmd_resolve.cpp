@@ -19,7 +19,8 @@ struct ResolveOpts {
 void print_one(const matrix::Resolution& r, const matrix::Matrix& m) {
   const auto& a = m.arches.at(r.arch);
   std::cout << table({{"kernel", r.version.str()},
-                      {"arch", r.arch + " (ARCH=" + a.kernel_arch + ", " + std::to_string(a.bits) + "-bit " + a.endian + "-endian)"},
+                      {"arch", r.arch + " (ARCH=" + a.kernel_arch + ", " + std::to_string(a.bits) + "-bit " +
+                                   a.endian + "-endian)"},
                       {"era", r.era->name + " (" + r.band + ")"},
                       {"cell", r.cell->key()},
                       {"image", std::string(image_repo()) + ":" + r.image_tag},
@@ -64,21 +65,27 @@ void run(const ResolveOpts& o) {
   std::optional<std::string> src;
   if (!o.source.empty()) src = o.source;
   auto r = matrix::resolve(m, v, o.arch, src);
-  if (o.json) std::cout << to_json(r).dump(2) << "\n";
-  else print_one(r, m);
+  if (o.json)
+    std::cout << to_json(r).dump(2) << "\n";
+  else
+    print_one(r, m);
 }
 
 }  // namespace
 
 void add_resolve(CLI::App& app) {
   auto o = std::make_shared<ResolveOpts>();
-  auto* sub = app.add_subcommand("resolve", "Show which era, cell, image and toolchain build a kernel, and why");
+  auto* sub =
+      app.add_subcommand("resolve", "Show which era, cell, image and toolchain build a kernel, and why");
   sub->add_option("VERSION", o->version,
-                  "Kernel version (2.6.39.4, 3.18.140, v5.10, linux-6.6, 6.0-rc1) or a path to a kernel tree or tarball")
+                  "Kernel version (2.6.39.4, 3.18.140, v5.10, linux-6.6, 6.0-rc1) or a path to a kernel tree "
+                  "or tarball")
       ->required();
-  sub->add_option("-a,--arch", o->arch, "Target arch (armel armhf arm64 mipseb mipsel mips64eb mips64el powerpc "
-                                        "powerpcle powerpc64 powerpc64le riscv64 x86_64); omit for every arch");
-  sub->add_option("-s,--source", o->source, "Toolchain source for the cell: debian, bootlin or script (default: the cell's)");
+  sub->add_option("-a,--arch", o->arch,
+                  "Target arch (armel armhf arm64 mipseb mipsel mips64eb mips64el powerpc "
+                  "powerpcle powerpc64 powerpc64le riscv64 x86_64); omit for every arch");
+  sub->add_option("-s,--source", o->source,
+                  "Toolchain source for the cell: debian, bootlin or script (default: the cell's)");
   sub->add_flag("--json", o->json, "Print JSON for scripts");
   sub->footer(
       "Examples:\n"

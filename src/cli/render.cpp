@@ -8,26 +8,39 @@ namespace ksimg::cli {
 
 using oj = nlohmann::ordered_json;
 
-static oj opt(const std::optional<std::string>& s) { return s ? oj(*s) : oj(nullptr); }
+static oj opt(const std::optional<std::string>& s) {
+  return s ? oj(*s) : oj(nullptr);
+}
 
 oj to_json(const matrix::Recipe& r) {
-  return oj{{"recipe", r.name}, {"source", r.source()}, {"kind", r.kind},
-            {"gcc", r.gcc}, {"binutils", opt(r.binutils)}, {"libc", r.libc},
-            {"triple", r.triple}, {"cross_compile", r.triple + "-"}, {"abi", opt(r.abi)}};
+  return oj{{"recipe", r.name},
+            {"source", r.source()},
+            {"kind", r.kind},
+            {"gcc", r.gcc},
+            {"binutils", opt(r.binutils)},
+            {"libc", r.libc},
+            {"triple", r.triple},
+            {"cross_compile", r.triple + "-"},
+            {"abi", opt(r.abi)}};
 }
 
 oj to_json(const matrix::Resolution& r) {
-  oj j{{"version", r.version.str()}, {"arch", r.arch}, {"era", r.era->name},
-       {"band", {{"from", r.era->from.str()},
-                 {"below", r.era->below ? oj(r.era->below->str()) : oj(nullptr)},
-                 {"text", r.band}}},
-       {"cell", r.cell->key()}, {"image_tag", r.image_tag},
+  oj j{{"version", r.version.str()},
+       {"arch", r.arch},
+       {"era", r.era->name},
+       {"band",
+        {{"from", r.era->from.str()},
+         {"below", r.era->below ? oj(r.era->below->str()) : oj(nullptr)},
+         {"text", r.band}}},
+       {"cell", r.cell->key()},
+       {"image_tag", r.image_tag},
        {"image", std::string(image_repo()) + ":" + r.image_tag},
        {"toolchain", to_json(*r.recipe)}};
   if (r.exception) {
     const auto& x = *r.exception;
-    j["exception"] = {{"id", x.id}, {"from_cell", x.from_cell}, {"to_cell", x.to_cell},
-                      {"violated", x.violated}, {"reason", x.reason}, {"evidence", x.evidence}};
+    j["exception"] = {{"id", x.id},           {"from_cell", x.from_cell},
+                      {"to_cell", x.to_cell}, {"violated", x.violated},
+                      {"reason", x.reason},   {"evidence", x.evidence}};
   } else {
     j["exception"] = nullptr;
   }

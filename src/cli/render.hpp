@@ -18,6 +18,8 @@ std::string toolchain_summary(const matrix::Recipe& r);
 std::string table(const std::vector<std::vector<std::string>>& rows);
 
 // The image repository name: "kernelsmith".
-inline const char* image_repo() { return "kernelsmith"; }
+inline const char* image_repo() {
+  return "kernelsmith";
+}
 
 }  // namespace ksimg::cli

@@ -12,8 +12,8 @@ namespace ksimg::cli {
 namespace fs = std::filesystem;
 
 static bool looks_like_path(const std::string& a) {
-  return a.find('/') != std::string::npos || a.rfind(".tar") != std::string::npos ||
-         a.ends_with(".tgz") || a == "." || a == "..";
+  return a.find('/') != std::string::npos || a.rfind(".tar") != std::string::npos || a.ends_with(".tgz") ||
+         a == "." || a == "..";
 }
 
 matrix::Version version_from_arg(const std::string& arg) {
@@ -21,7 +21,8 @@ matrix::Version version_from_arg(const std::string& arg) {
   if (fs::is_directory(arg, ec)) {
     fs::path mk = fs::path(arg) / "Makefile";
     auto text = files::read_if_exists(mk);
-    if (!text) throw UsageError(arg + " is a directory without a Makefile; give a Linux source tree or a version");
+    if (!text)
+      throw UsageError(arg + " is a directory without a Makefile; give a Linux source tree or a version");
     return matrix::parse_makefile_version(*text, mk.string());
   }
   if (fs::is_regular_file(arg, ec)) {

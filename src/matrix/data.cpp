@@ -17,7 +17,9 @@ namespace ksimg::matrix {
 
 using sj::Node;
 
-std::string Recipe::source() const { return kind == "tarball" ? "bootlin" : kind; }
+std::string Recipe::source() const {
+  return kind == "tarball" ? "bootlin" : kind;
+}
 
 const Cell& Matrix::cell(const std::string& era, const std::string& arch) const {
   auto it = cells.find(era + "/" + arch);
@@ -55,16 +57,24 @@ static void load_eras(Matrix& m, const Node& root) {
 static BootSettings load_boot(const Node& b) {
   b.keys({"qemu", "machine", "memory", "console", "cpu", "dtb", "defconfig", "enable", "disable",
           "build_only", "verified", "note"});
-  BootSettings s{b.str("qemu"), b.str("machine"), b.str("memory"), b.str("console"),
-                 b.opt_str("cpu"), b.opt_str("dtb"), b.opt_str("defconfig"), b.opt_str("note"),
-                 b.strs("enable"), b.strs("disable"), b.boolean("build_only", false),
+  BootSettings s{b.str("qemu"),
+                 b.str("machine"),
+                 b.str("memory"),
+                 b.str("console"),
+                 b.opt_str("cpu"),
+                 b.opt_str("dtb"),
+                 b.opt_str("defconfig"),
+                 b.opt_str("note"),
+                 b.strs("enable"),
+                 b.strs("disable"),
+                 b.boolean("build_only", false),
                  b.boolean("verified", true)};
   return s;
 }
 
 static Arch load_arch(const Matrix& m, const std::string& name, const Node& a) {
-  a.keys({"kernel_arch", "bits", "endian", "triples", "bootlin_dir", "boot_image", "defconfig",
-          "boot", "kernel_since", "no_kernel"});
+  a.keys({"kernel_arch", "bits", "endian", "triples", "bootlin_dir", "boot_image", "defconfig", "boot",
+          "kernel_since", "no_kernel"});
   Arch r;
   r.name = name;
   r.kernel_arch = a.str("kernel_arch");
@@ -107,11 +117,10 @@ static void load_arches(Matrix& m, const Node& root) {
 
 static Recipe load_recipe(const std::string& file, const Node& r) {
   // Kind-specific keys are validated in depth by the recipes module; here the summary.
-  r.keys({"name", "kind", "arch", "gcc", "binutils", "libc", "triple", "abi", "note", "suite",
-          "packages", "release", "urls", "sha256", "install_dir", "relocate", "builder",
-          "gcc_configure"});
-  Recipe x{r.str("name"), r.str("kind"), r.str("arch"), r.str("gcc"), r.str("libc"), r.str("triple"),
-           r.opt_str("binutils"), r.opt_str("abi"), r.opt_str("note")};
+  r.keys({"name", "kind", "arch", "gcc", "binutils", "libc", "triple", "abi", "note", "suite", "packages",
+          "release", "urls", "sha256", "install_dir", "relocate", "builder", "gcc_configure"});
+  Recipe x{r.str("name"),   r.str("kind"),         r.str("arch"),    r.str("gcc"),     r.str("libc"),
+           r.str("triple"), r.opt_str("binutils"), r.opt_str("abi"), r.opt_str("note")};
   if (x.kind != "debian" && x.kind != "tarball" && x.kind != "script")
     r.at("kind").fail("unknown kind (allowed: debian, tarball, script)");
   if (file != "recipes/" + x.name + ".json") r.at("name").fail("must match the file name");
@@ -127,7 +136,8 @@ static void load_cells(Matrix& m, const Node& root) {
     cell.era = key.substr(0, slash);
     cell.arch = slash == std::string::npos ? "" : key.substr(slash + 1);
     bool era_ok = std::any_of(m.eras.begin(), m.eras.end(), [&](auto& e) { return e.name == cell.era; });
-    if (!era_ok || !m.arches.count(cell.arch)) c.fail("cell key must be <era>/<arch> with a known era and arch");
+    if (!era_ok || !m.arches.count(cell.arch))
+      c.fail("cell key must be <era>/<arch> with a known era and arch");
     cell.recipe = c.opt_str("recipe");
     cell.unsupported = c.opt_str("unsupported");
     cell.note = c.opt_str("note");
@@ -189,7 +199,8 @@ DataFiles read_data_dir(const std::filesystem::path& root) {
   for (const char* sub : {"matrix", "recipes"}) {
     std::filesystem::path dir = root / sub;
     if (!std::filesystem::is_directory(dir))
-      throw UsageError("data directory " + root.string() + " has no " + sub + "/ folder; point --data-dir at a ksimg checkout");
+      throw UsageError("data directory " + root.string() + " has no " + sub +
+                       "/ folder; point --data-dir at a ksimg checkout");
     for (const auto& e : std::filesystem::directory_iterator(dir))
       if (e.path().extension() == ".json")
         out[std::string(sub) + "/" + e.path().filename().string()] = files::read(e.path());

@@ -36,13 +36,13 @@ struct Arch {
   std::string name;         // matrix key: "mipsel"
   std::string kernel_arch;  // ARCH=: "mips"
   int bits = 0;
-  std::string endian;                        // "little" | "big"
+  std::string endian;                          // "little" | "big"
   std::map<std::string, std::string> triples;  // source kind -> triple
   std::optional<std::string> bootlin_dir;
   BootImage boot_image;
   std::map<std::string, std::optional<std::string>> defconfig;  // era -> defconfig
   std::map<std::string, BootSettings> boot;                     // era -> settings
-  std::optional<Version> kernel_since;  // first kernel with this arch
+  std::optional<Version> kernel_since;                          // first kernel with this arch
   std::string kernel_since_reason;
   std::optional<std::string> no_kernel;  // set when no kernel exists for this arch at all
 };
@@ -57,7 +57,7 @@ struct Recipe {
 
 struct Cell {
   std::string era, arch;
-  std::optional<std::string> recipe;         // default recipe; none when unsupported
+  std::optional<std::string> recipe;           // default recipe; none when unsupported
   std::map<std::string, std::string> sources;  // source name -> recipe
   std::optional<std::string> unsupported;      // reason
   std::optional<std::string> note;
@@ -77,7 +77,7 @@ struct Exception {
 };
 
 struct Matrix {
-  std::vector<Era> eras;                  // in band order
+  std::vector<Era> eras;  // in band order
   std::map<std::string, Arch> arches;
   std::vector<std::string> arch_order;    // as listed in arches.json
   std::map<std::string, Cell> cells;      // "k3/mipsel" -> cell

@@ -17,7 +17,9 @@ std::string arch_list(const Matrix& m) {
 bool satisfies(const Recipe& r, const Requirement& req, std::string* violated) {
   if (req.binutils_below) {
     if (!r.binutils) {
-      if (violated) *violated = "recipe " + r.name + " does not record its binutils version, so binutils < " + *req.binutils_below + " cannot be shown";
+      if (violated)
+        *violated = "recipe " + r.name + " does not record its binutils version, so binutils < " +
+                    *req.binutils_below + " cannot be shown";
       return false;
     }
     if (compare_dotted(*r.binutils, *req.binutils_below) >= 0) {
@@ -74,7 +76,8 @@ static void apply_exceptions(const Matrix& m, Resolution& r) {
     }
     const Cell& to = m.cells.at(x.use_cell);
     r.exception = AppliedException{x.id, x.reason, x.evidence, r.cell->key(), to.key(), violated};
-    r.why.push_back("exception " + x.id + " applied: " + violated + "; " + x.reason + " -> using cell " + to.key());
+    r.why.push_back("exception " + x.id + " applied: " + violated + "; " + x.reason + " -> using cell " +
+                    to.key());
     r.cell = &to;
     r.recipe = &m.recipe(*to.recipe);
   }
@@ -83,8 +86,7 @@ static void apply_exceptions(const Matrix& m, Resolution& r) {
 Resolution resolve(const Matrix& m, const Version& v, const std::string& arch,
                    const std::optional<std::string>& source) {
   auto ait = m.arches.find(arch);
-  if (ait == m.arches.end())
-    throw UsageError("unknown arch '" + arch + "'; valid arches: " + arch_list(m));
+  if (ait == m.arches.end()) throw UsageError("unknown arch '" + arch + "'; valid arches: " + arch_list(m));
   Resolution r;
   r.version = v;
   r.arch = arch;
@@ -96,8 +98,9 @@ Resolution resolve(const Matrix& m, const Version& v, const std::string& arch,
   if (r.cell->unsupported)
     throw UsageError("cell " + r.cell->key() + " is unsupported: " + *r.cell->unsupported);
   r.recipe = &pick_recipe(m, *r.cell, source);
-  r.why.push_back("cell " + r.cell->key() + ": " + (source ? "--source " + *source + " chose " : "default recipe ") +
-                  r.recipe->name + " (" + r.recipe->source() + ")");
+  r.why.push_back("cell " + r.cell->key() + ": " +
+                  (source ? "--source " + *source + " chose " : "default recipe ") + r.recipe->name + " (" +
+                  r.recipe->source() + ")");
   apply_exceptions(m, r);
   if (r.cell->note) r.why.push_back("note on " + r.cell->key() + ": " + *r.cell->note);
   r.image_tag = r.cell->tag();

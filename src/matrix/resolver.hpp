@@ -19,13 +19,13 @@ struct AppliedException {
 struct Resolution {
   Version version;
   std::string arch;
-  const Era* era = nullptr;          // the era the version's band names
-  std::string band;                  // "3.0 <= 3.18.140 < 4.0"
-  const Cell* cell = nullptr;        // the cell that builds it (after exceptions)
+  const Era* era = nullptr;    // the era the version's band names
+  std::string band;            // "3.0 <= 3.18.140 < 4.0"
+  const Cell* cell = nullptr;  // the cell that builds it (after exceptions)
   const Recipe* recipe = nullptr;
-  std::string image_tag;             // "k3-mipsel" (a non-default source adds "-<source>")
+  std::string image_tag;  // "k3-mipsel" (a non-default source adds "-<source>")
   std::optional<AppliedException> exception;
-  std::vector<std::string> why;      // human-readable reasons, in order
+  std::vector<std::string> why;  // human-readable reasons, in order
 };
 
 // Whether `r` meets `req`; on failure `violated` says how ("binutils 2.35.2 is not below 2.31").

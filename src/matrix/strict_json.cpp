@@ -25,12 +25,13 @@ json parse(const std::string& text, const std::string& file) {
   } catch (const json::parse_error& e) {
     throw DataError(file + ": invalid JSON: " + e.what());
   }
-  if (!dup.empty())
-    throw DataError(file + ": key \"" + dup + "\" appears twice in one object; keep one");
+  if (!dup.empty()) throw DataError(file + ": key \"" + dup + "\" appears twice in one object; keep one");
   return j;
 }
 
-void Node::fail(const std::string& msg) const { throw DataError(where_ + ": " + msg); }
+void Node::fail(const std::string& msg) const {
+  throw DataError(where_ + ": " + msg);
+}
 
 void Node::keys(std::initializer_list<std::string_view> allowed) const {
   if (!j_.is_object()) fail("expected an object");
@@ -44,7 +45,9 @@ void Node::keys(std::initializer_list<std::string_view> allowed) const {
   }
 }
 
-bool Node::has(const std::string& k) const { return j_.is_object() && j_.contains(k); }
+bool Node::has(const std::string& k) const {
+  return j_.is_object() && j_.contains(k);
+}
 
 Node Node::at(const std::string& k) const {
   if (!has(k)) fail("missing key \"" + k + "\"");

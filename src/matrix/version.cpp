@@ -56,10 +56,10 @@ Version parse_version(std::string_view text) {
   static const std::regex re(R"(^(?:v|linux-)?(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-rc(\d+))?$)");
   std::smatch m;
   if (!std::regex_match(s, m, re)) {
-    std::string hint = s.find('.') == std::string::npos && !s.empty() &&
-                               std::isdigit(static_cast<unsigned char>(s[0]))
-                           ? " (a major number alone is ambiguous: give at least MAJOR.MINOR)"
-                           : "";
+    std::string hint =
+        s.find('.') == std::string::npos && !s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))
+            ? " (a major number alone is ambiguous: give at least MAJOR.MINOR)"
+            : "";
     throw UsageError("'" + s + "' is not a kernel version" + hint + "; expected " + version_forms());
   }
   Version v;
@@ -88,7 +88,8 @@ Version parse_makefile_version(std::string_view mk, const std::string& origin) {
   auto ver = make_var(mk, "VERSION"), pl = make_var(mk, "PATCHLEVEL");
   auto sl = make_var(mk, "SUBLEVEL"), ex = make_var(mk, "EXTRAVERSION");
   if (!ver || !pl || ver->empty() || pl->empty())
-    throw UsageError(origin + " has no VERSION/PATCHLEVEL lines; is this the top-level Makefile of a Linux tree?");
+    throw UsageError(origin +
+                     " has no VERSION/PATCHLEVEL lines; is this the top-level Makefile of a Linux tree?");
   std::string text = *ver + "." + *pl;
   if (sl && !sl->empty()) text += "." + *sl;
   std::string extra = ex ? *ex : "";
@@ -115,8 +116,10 @@ namespace ksimg::matrix {
 static std::vector<std::string> split_dots(std::string_view s) {
   std::vector<std::string> out(1);
   for (char c : s) {
-    if (c == '.') out.emplace_back();
-    else out.back() += c;
+    if (c == '.')
+      out.emplace_back();
+    else
+      out.back() += c;
   }
   return out;
 }

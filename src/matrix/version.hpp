@@ -10,10 +10,10 @@ namespace ksimg::matrix {
 
 struct Version {
   int major = 0, minor = 0;
-  std::optional<int> patch;     // SUBLEVEL ("5.10.229" -> 229); absent in "5.10"
-  std::optional<int> sub;       // the fourth number of 2.6 stable releases ("2.6.39.4" -> 4)
-  std::optional<int> rc;        // "-rcN"
-  std::string extra;            // any other EXTRAVERSION read from a Makefile ("-custom")
+  std::optional<int> patch;  // SUBLEVEL ("5.10.229" -> 229); absent in "5.10"
+  std::optional<int> sub;    // the fourth number of 2.6 stable releases ("2.6.39.4" -> 4)
+  std::optional<int> rc;     // "-rcN"
+  std::string extra;         // any other EXTRAVERSION read from a Makefile ("-custom")
 
   // Canonical text: "5.10.229", "6.0-rc1", "2.6.39.4".
   std::string str() const;

@@ -36,13 +36,15 @@ std::optional<std::string> read_top_member(const std::filesystem::path& archive,
     la_ssize_t n;
     while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0) {
       out.append(buf, static_cast<size_t>(n));
-      if (out.size() > max_bytes) throw IntegrityError(archive.string() + ": member " + name + " is implausibly large");
+      if (out.size() > max_bytes)
+        throw IntegrityError(archive.string() + ": member " + name + " is implausibly large");
     }
     if (n < 0) throw IntegrityError(archive.string() + " is corrupt: " + archive_error_string(a.get()));
     return out;
   }
   if (rc != ARCHIVE_EOF)
-    throw IntegrityError(archive.string() + " is corrupt or not a tar archive: " + archive_error_string(a.get()));
+    throw IntegrityError(archive.string() +
+                         " is corrupt or not a tar archive: " + archive_error_string(a.get()));
   return std::nullopt;
 }
 

@@ -8,10 +8,10 @@ namespace ksimg {
 
 enum class Exit : int {
   ok = 0,
-  failure = 1,     // runtime failure: I/O, network, a build step, a peer tool
-  usage = 2,       // bad input: flags, malformed version, unknown arch, unsupported cell
-  integrity = 3,   // bytes that do not match their digest, corrupt archive or store
-  data = 4,        // the project's own data files (matrix/, recipes/, layers/) are invalid
+  failure = 1,    // runtime failure: I/O, network, a build step, a peer tool
+  usage = 2,      // bad input: flags, malformed version, unknown arch, unsupported cell
+  integrity = 3,  // bytes that do not match their digest, corrupt archive or store
+  data = 4,       // the project's own data files (matrix/, recipes/, layers/) are invalid
 };
 
 // A failure to report to the user: `what()` is the one-line message (problem and fix).

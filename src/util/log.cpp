@@ -19,17 +19,25 @@ void emit(const std::string& prefix, const std::string& msg) {
 }
 }  // namespace
 
-void set_level(Level l) { g_level = l; }
-Level level() { return g_level; }
+void set_level(Level l) {
+  g_level = l;
+}
+Level level() {
+  return g_level;
+}
 
 void info(const std::string& msg) {
   if (g_level >= Level::normal) emit("", msg);
 }
-void warn(const std::string& msg) { emit("warning: ", msg); }
+void warn(const std::string& msg) {
+  emit("warning: ", msg);
+}
 void debug(const std::string& msg) {
   if (g_level >= Level::verbose) emit("debug: ", msg);
 }
 
-bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_tty() {
+  return ::isatty(STDERR_FILENO) == 1;
+}
 
 }  // namespace ksimg::log

@@ -11,7 +11,9 @@ using namespace ksimg;
 using namespace ksimg::matrix;
 using oj = nlohmann::ordered_json;
 
-static DataFiles source_data() { return read_data_dir(KSIMG_SRC_DIR); }
+static DataFiles source_data() {
+  return read_data_dir(KSIMG_SRC_DIR);
+}
 
 static void edit(DataFiles& f, const std::string& file, const std::function<void(oj&)>& fn) {
   oj j = oj::parse(f.at(file));
@@ -43,8 +45,10 @@ TEST_CASE("the cells the project promises") {
   const Matrix& m = builtin();
   int debian = 0, bootlin_pins = 0, unsupported = 0;
   for (const auto& [k, c] : m.cells) {
-    if (c.unsupported) ++unsupported;
-    else if (m.recipe(*c.recipe).kind == "debian") ++debian;
+    if (c.unsupported)
+      ++unsupported;
+    else if (m.recipe(*c.recipe).kind == "debian")
+      ++debian;
   }
   for (const auto& [n, r] : m.recipes) bootlin_pins += r.kind == "tarball";
   CHECK(debian == 24);        // k4 and k6 x (11 kernel arches + riscv64)
@@ -56,7 +60,8 @@ TEST_CASE("the cells the project promises") {
   CHECK(m.recipe("bootlin-2024.05-1-x86_64").triple == "x86_64-buildroot-linux-musl");
   CHECK(m.arches.at("mips64el").boot.at("k4").cpu == "MIPS64R2-generic");
   CHECK(m.arches.at("armel").boot.at("k4").dtb == "versatile-pb.dtb");
-  CHECK(m.arches.at("powerpc64le").boot.at("k6").disable == std::vector<std::string>{"CPU_BIG_ENDIAN", "COMPAT"});
+  CHECK(m.arches.at("powerpc64le").boot.at("k6").disable ==
+        std::vector<std::string>{"CPU_BIG_ENDIAN", "COMPAT"});
   for (const char* a : {"armel", "armhf", "arm64", "mipseb", "mipsel", "mips64eb", "mips64el", "powerpc",
                         "powerpc64", "powerpc64le", "x86_64"})
     for (const char* e : {"k4", "k6"}) {
@@ -73,7 +78,8 @@ TEST_CASE("unknown keys are rejected") {
   CHECK(load_error(f).find("unknown key \"endianess\"") != std::string::npos);
   f = source_data();
   edit(f, "matrix/cells.json", [](oj& j) { j["cells"]["k3/mipsel"]["recipes"] = "x"; });
-  CHECK(load_error(f).find("matrix/cells.json.cells.k3/mipsel: unknown key \"recipes\"") != std::string::npos);
+  CHECK(load_error(f).find("matrix/cells.json.cells.k3/mipsel: unknown key \"recipes\"") !=
+        std::string::npos);
   f = source_data();
   edit(f, "recipes/debian-bullseye-gcc10-mipsel.json", [](oj& j) { j["gcc_version"] = "10"; });
   CHECK(load_error(f).find("recipes/debian-bullseye-gcc10-mipsel.json: unknown key") != std::string::npos);
@@ -99,13 +105,16 @@ TEST_CASE("duplicate cells are rejected") {
 
 TEST_CASE("cells naming a recipe that does not exist are rejected") {
   auto f = source_data();
-  edit(f, "matrix/cells.json", [](oj& j) { j["cells"]["k4/mipsel"]["recipe"] = "debian-bullseye-gcc10-mipsle"; });
-  CHECK(load_error(f).find("names recipe \"debian-bullseye-gcc10-mipsle\", which has no file") != std::string::npos);
+  edit(f, "matrix/cells.json",
+       [](oj& j) { j["cells"]["k4/mipsel"]["recipe"] = "debian-bullseye-gcc10-mipsle"; });
+  CHECK(load_error(f).find("names recipe \"debian-bullseye-gcc10-mipsle\", which has no file") !=
+        std::string::npos);
   f = source_data();
   f.erase("recipes/bootlin-2018.02-1-mipsel.json");
   CHECK(load_error(f).find("bootlin-2018.02-1-mipsel") != std::string::npos);
   f = source_data();
-  edit(f, "matrix/cells.json", [](oj& j) { j["cells"]["k4/mipsel"]["recipe"] = "debian-bullseye-gcc10-mipseb"; });
+  edit(f, "matrix/cells.json",
+       [](oj& j) { j["cells"]["k4/mipsel"]["recipe"] = "debian-bullseye-gcc10-mipseb"; });
   CHECK(load_error(f).find("which is for arch mipseb") != std::string::npos);
 }
 

@@ -94,7 +94,7 @@ TEST_CASE("exception x86_64-binutils-plt32: < 4.16 never gets binutils >= 2.31")
 
 TEST_CASE("exception x86_64-objtool-empty-symtab: 5.10.0-5.10.4 with binutils 2.36") {
   CHECK(res("5.10.3", "x86_64").cell->key() == "k4/x86_64");  // Debian's 2.35.2 is fine
-  auto r = res("5.10.3", "x86_64", "bootlin");                  // Bootlin 2021.11: 2.36.1
+  auto r = res("5.10.3", "x86_64", "bootlin");                // Bootlin 2021.11: 2.36.1
   REQUIRE(r.exception.has_value());
   CHECK(r.exception->id == "x86_64-objtool-empty-symtab");
   CHECK(r.cell->key() == "k3/x86_64");
@@ -120,7 +120,8 @@ TEST_CASE("source choice") {
   CHECK(res("5.10", "mipsel", "bootlin").recipe->name == "bootlin-2020.08-1-mipsel");
   CHECK(res("5.10", "mipsel", "bootlin").image_tag == "k4-mipsel-bootlin");
   CHECK(res("6.6", "mips64el", "script").recipe->name == "mcm-gcc13.3.0-mips64el");
-  CHECK_THROWS_WITH_AS(res("6.6", "mips64el", "bootlin"), doctest::Contains("sources are: debian, script"), UsageError);
+  CHECK_THROWS_WITH_AS(res("6.6", "mips64el", "bootlin"), doctest::Contains("sources are: debian, script"),
+                       UsageError);
   CHECK(res("6.6", "x86_64").recipe->gcc == "13.3.0");
   CHECK(res("2.6.31", "mipsel").recipe->gcc == "4.4.7");
 }

@@ -8,7 +8,9 @@
 using namespace ksimg;
 using namespace ksimg::matrix;
 
-static std::string era_of(const char* v) { return era_for(builtin(), parse_version(v)).name; }
+static std::string era_of(const char* v) {
+  return era_for(builtin(), parse_version(v)).name;
+}
 
 TEST_CASE("versions parse as people type them") {
   CHECK(parse_version("2.6.31").str() == "2.6.31");
@@ -26,7 +28,8 @@ TEST_CASE("versions parse as people type them") {
 }
 
 TEST_CASE("malformed versions are usage errors that name the accepted forms") {
-  for (const char* bad : {"5", "abc", "7.x", "", "5.10.", ".5", "5..10", "v", "5.10-rc", "5.10.1.2", "linux-", "2.4.37", "1.0", "2.7"}) {
+  for (const char* bad : {"5", "abc", "7.x", "", "5.10.", ".5", "5..10", "v", "5.10-rc", "5.10.1.2", "linux-",
+                          "2.4.37", "1.0", "2.7"}) {
     CAPTURE(bad);
     try {
       parse_version(bad);
@@ -71,14 +74,18 @@ TEST_CASE("ordering is numeric and rc belongs to its release") {
 }
 
 TEST_CASE("Makefile versions, including 2.6 stable's fourth number and -rc") {
-  auto v = parse_makefile_version("VERSION = 5\nPATCHLEVEL = 10\nSUBLEVEL = 229\nEXTRAVERSION =\nNAME = Dare mighty things\n", "Makefile");
+  auto v = parse_makefile_version(
+      "VERSION = 5\nPATCHLEVEL = 10\nSUBLEVEL = 229\nEXTRAVERSION =\nNAME = Dare mighty things\n",
+      "Makefile");
   CHECK(v.str() == "5.10.229");
   v = parse_makefile_version("VERSION = 2\nPATCHLEVEL = 6\nSUBLEVEL = 39\nEXTRAVERSION = .4\n", "Makefile");
   CHECK(v.str() == "2.6.39.4");
-  v = parse_makefile_version("# SPDX\nVERSION = 6\nPATCHLEVEL = 0\nSUBLEVEL = 0\nEXTRAVERSION = -rc1\n", "Makefile");
+  v = parse_makefile_version("# SPDX\nVERSION = 6\nPATCHLEVEL = 0\nSUBLEVEL = 0\nEXTRAVERSION = -rc1\n",
+                             "Makefile");
   CHECK(v.str() == "6.0.0-rc1");
   CHECK(era_for(builtin(), v).name == "k6");
-  v = parse_makefile_version("VERSION = 4\nPATCHLEVEL = 19\nSUBLEVEL = 90\nEXTRAVERSION = -custom\n", "Makefile");
+  v = parse_makefile_version("VERSION = 4\nPATCHLEVEL = 19\nSUBLEVEL = 90\nEXTRAVERSION = -custom\n",
+                             "Makefile");
   CHECK(v.extra == "-custom");
   CHECK_THROWS_AS(parse_makefile_version("all:\n\techo hi\n", "Makefile"), UsageError);
 }
