@@ -72,17 +72,27 @@ void AtomicFile::write(std::string_view data) {
   }
 }
 
-void AtomicFile::commit() {
+void AtomicFile::commit() { commit_to(dest_); }
+
+void AtomicFile::discard() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!done_) ::unlink(tmp_.c_str());
+  done_ = true;
+}
+
+void AtomicFile::commit_to(const fs::path& dest) {
+  if (done_ || fd_ < 0) throw RuntimeError("internal: " + tmp_.string() + " was already committed or discarded");
   if (::fsync(fd_) != 0) throw RuntimeError(errno_text("cannot fsync", tmp_.string()));
   if (::close(fd_) != 0) {
     fd_ = -1;
     throw RuntimeError(errno_text("cannot close", tmp_.string()));
   }
   fd_ = -1;
-  if (::rename(tmp_.c_str(), dest_.c_str()) != 0)
-    throw RuntimeError(errno_text("cannot rename into place", dest_.string()));
+  if (::rename(tmp_.c_str(), dest.c_str()) != 0)
+    throw RuntimeError(errno_text("cannot rename into place", dest.string()));
   done_ = true;
-  sync_dir(dest_.parent_path());
+  sync_dir(dest.parent_path());
 }
 
 void write_atomic(const fs::path& dest, std::string_view data, int mode) {

@@ -35,6 +35,11 @@ class AtomicFile {
   void write(std::string_view data);
   // fsync, rename over the destination, fsync the directory.
   void commit();
+  // Like commit(), but renames to `dest` instead (same filesystem), for files whose final
+  // name is known only once written (content-addressed blobs).
+  void commit_to(const fs::path& dest);
+  // Closes and removes the temp file now (the destination is left untouched).
+  void discard();
 
  private:
   fs::path dest_, tmp_;

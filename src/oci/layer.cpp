@@ -1,0 +1,144 @@
+// LayerWriter (see layer.hpp for the canonical form): gathers entries into a detail::Tree,
+// then streams detail::emit_tar through the diff_id hash into a threaded compressor whose
+// output is hashed and written to a temp file, which then becomes blobs/sha256/<digest>
+// (OCI image-spec layer.md, image-layout.md; ../shared/design.md "Determinism").
+#include "oci/layer.hpp"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "oci/detail/compress.hpp"
+#include "oci/detail/sources.hpp"
+#include "oci/detail/tar_emit.hpp"
+#include "util/error.hpp"
+
+namespace ksimg::oci {
+
+std::string_view layer_media_type(Compression c) {
+  return c == Compression::zstd ? media::layer_zstd : media::layer_gzip;
+}
+
+Compression parse_compression(std::string_view name) {
+  if (name == "gzip") return Compression::gzip;
+  if (name == "zstd") return Compression::zstd;
+  throw UsageError("unknown compression '" + std::string(name) + "': use gzip or zstd");
+}
+
+std::string compression_profile(Compression c) {
+  if (c == Compression::zstd) return std::string("zstd level 3, checksum, multithreaded mode, libzstd ") + ZSTD_versionString();
+  return std::string("gzip level 6, 256 KiB blocks with 32 KiB dictionary, zlib ") + zlibVersion();
+}
+
+struct LayerWriter::Impl {
+  LayerOptions opts;
+  detail::Tree tree;
+  std::unique_ptr<detail::Spool> spool;
+
+  detail::Spool& get_spool() {
+    if (!spool) spool = std::make_unique<detail::Spool>(opts.spool_dir);
+    return *spool;
+  }
+
+  detail::Placement placement(const SourceOptions& w) const {
+    detail::Placement p;
+    if (w.strip_components < 0) throw UsageError("strip_components must not be negative");
+    p.strip = w.strip_components;
+    std::string_view prefix = w.prefix;
+    while (!prefix.empty() && prefix.front() == '/') prefix.remove_prefix(1);
+    try {
+      p.prefix = detail::clean_components(prefix, "layer prefix");
+    } catch (const IntegrityError& e) {
+      throw UsageError(std::string("invalid layer prefix: ") + e.what());
+    }
+    return p;
+  }
+
+  // A clean layer path from API input ("/etc/x" and "etc/x" are the same path).
+  static std::string api_path(std::string_view path, const char* what) {
+    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    std::vector<std::string> parts;
+    try {
+      parts = detail::clean_components(path, what);
+    } catch (const IntegrityError& e) {
+      throw UsageError(e.what());
+    }
+    if (parts.empty()) throw UsageError(std::string(what) + ": the path is empty");
+    return detail::join_components(parts);
+  }
+
+  void put_marker(const std::string& path) {
+    detail::Entry e;
+    e.mtime = opts.source_date_epoch;
+    tree.put(path, std::move(e), "whiteout");
+  }
+};
+
+LayerWriter::LayerWriter(LayerOptions opts) : impl_(std::make_unique<Impl>()) { impl_->opts = std::move(opts); }
+LayerWriter::~LayerWriter() = default;
+
+void LayerWriter::add_directory(const std::filesystem::path& dir, const SourceOptions& where) {
+  detail::add_dir_tree(impl_->tree, dir, impl_->placement(where));
+}
+
+void LayerWriter::add_archive(struct archive* reader, std::string_view origin, const SourceOptions& where) {
+  detail::add_archive_entries(impl_->tree, [this]() -> detail::Spool& { return impl_->get_spool(); }, reader,
+                              impl_->placement(where), origin);
+}
+
+void LayerWriter::add_archive_file(const std::filesystem::path& file, const SourceOptions& where) {
+  detail::add_archive_file(impl_->tree, [this]() -> detail::Spool& { return impl_->get_spool(); }, file,
+                           impl_->placement(where));
+}
+
+void LayerWriter::add_path(const std::filesystem::path& path, const SourceOptions& where) {
+  std::error_code ec;
+  auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(st)) return add_directory(path, where);
+  if (std::filesystem::is_regular_file(st)) return add_archive_file(path, where);
+  if (!std::filesystem::exists(st))
+    throw UsageError("layer source " + path.string() + " does not exist; give a directory or an archive file");
+  throw UsageError("layer source " + path.string() + " is neither a directory nor a regular file");
+}
+
+void LayerWriter::add_whiteout(std::string_view path) {
+  std::string p = Impl::api_path(path, "whiteout");
+  auto slash = p.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : p.substr(0, slash + 1);
+  std::string name = slash == std::string::npos ? p : p.substr(slash + 1);
+  if (name.rfind(".wh.", 0) == 0) throw UsageError("cannot white out '" + p + "': the name itself starts with .wh.");
+  impl_->put_marker(dir + ".wh." + name);
+}
+
+void LayerWriter::add_opaque_whiteout(std::string_view dir) {
+  impl_->put_marker(Impl::api_path(dir, "opaque whiteout") + "/.wh..wh..opq");
+}
+
+size_t LayerWriter::entry_count() const { return impl_->tree.entries().size(); }
+
+Digest LayerWriter::write_tar(const std::function<void(const char*, size_t)>& sink) const {
+  Sha256 diff;
+  detail::Canon canon{impl_->opts.source_date_epoch, impl_->opts.keep_owners, impl_->opts.keep_owner_names};
+  detail::emit_tar(impl_->tree, impl_->spool.get(), canon, [&](const char* p, size_t n) {
+    diff.update(p, n);
+    sink(p, n);
+  });
+  return diff.finish();
+}
+
+LayerResult LayerWriter::write(const Layout& layout) const {
+  auto tmp = layout.begin_blob();
+  auto c = impl_->opts.compression;
+  auto compressor = c == Compression::zstd ? detail::make_zstd(tmp->fd()) : detail::make_gzip(tmp->fd());
+  LayerResult r;
+  r.diff_id = write_tar([&](const char* p, size_t n) {
+    r.tar_size += n;
+    compressor->write(p, n);
+  });
+  auto blob = compressor->finish();
+  r.entries = entry_count();
+  r.descriptor = {std::string(layer_media_type(c)), blob.digest, static_cast<int64_t>(blob.size), {}, std::nullopt};
+  layout.commit_blob(*tmp, blob.digest, r.descriptor.size);
+  return r;
+}
+
+}  // namespace ksimg::oci
