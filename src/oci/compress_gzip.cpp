@@ -38,8 +38,8 @@ Deflated deflate_block(const Block& b) {
   if (deflateInit2(&z, kLevel, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     throw RuntimeError("zlib: cannot initialise deflate");
   std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, deflateEnd);
-  if (!b.dict.empty() &&
-      deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(b.dict.data()), static_cast<uInt>(b.dict.size())) != Z_OK)
+  if (!b.dict.empty() && deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(b.dict.data()),
+                                              static_cast<uInt>(b.dict.size())) != Z_OK)
     throw RuntimeError("zlib: cannot set the deflate dictionary");
   Deflated d;
   d.out.resize(deflateBound(&z, static_cast<uLong>(b.in.size())) + 64);
@@ -56,7 +56,8 @@ Deflated deflate_block(const Block& b) {
     d.out.resize(d.out.size() * 2);
   }
   d.out.resize(produced);
-  d.crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(b.in.data()), static_cast<uInt>(b.in.size())));
+  d.crc = static_cast<uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(b.in.data()), static_cast<uInt>(b.in.size())));
   d.len = b.in.size();
   return d;
 }
@@ -155,6 +156,8 @@ class GzipParallel final : public Compressor {
 
 }  // namespace
 
-std::unique_ptr<Compressor> make_gzip(int fd) { return std::make_unique<GzipParallel>(fd); }
+std::unique_ptr<Compressor> make_gzip(int fd) {
+  return std::make_unique<GzipParallel>(fd);
+}
 
 }  // namespace ksimg::oci::detail

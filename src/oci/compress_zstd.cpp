@@ -51,7 +51,8 @@ class ZstdMt final : public Compressor {
     check(ZSTD_CCtx_setParameter(cctx(), ZSTD_c_checksumFlag, 1), "checksum");
     size_t rc = ZSTD_CCtx_setParameter(cctx(), ZSTD_c_nbWorkers, static_cast<int>(compression_threads()));
     if (ZSTD_isError(rc))
-      throw RuntimeError("this libzstd was built without multithreading, which the pinned zstd profile needs");
+      throw RuntimeError(
+          "this libzstd was built without multithreading, which the pinned zstd profile needs");
     cur_.reserve(kChunk);
     thread_ = std::thread([this] { consume(); });
   }
@@ -130,6 +131,8 @@ class ZstdMt final : public Compressor {
 
 }  // namespace
 
-std::unique_ptr<Compressor> make_zstd(int fd) { return std::make_unique<ZstdMt>(fd); }
+std::unique_ptr<Compressor> make_zstd(int fd) {
+  return std::make_unique<ZstdMt>(fd);
+}
 
 }  // namespace ksimg::oci::detail

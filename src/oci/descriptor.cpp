@@ -79,7 +79,9 @@ Platform Platform::parse(std::string_view text) {
   return p;
 }
 
-std::string Platform::str() const { return os + "/" + architecture + (variant.empty() ? "" : "/" + variant); }
+std::string Platform::str() const {
+  return os + "/" + architecture + (variant.empty() ? "" : "/" + variant);
+}
 
 nlohmann::json platform_json(const Platform& p) {
   nlohmann::json j = {{"os", p.os}, {"architecture", p.architecture}};
@@ -96,7 +98,8 @@ nlohmann::json Descriptor::to_json() const {
 
 static std::string string_field(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || !j[key].is_string())
-    throw IntegrityError(std::string("descriptor has no string field '") + key + "': " + j.dump().substr(0, 200));
+    throw IntegrityError(std::string("descriptor has no string field '") + key +
+                         "': " + j.dump().substr(0, 200));
   return j[key].get<std::string>();
 }
 

@@ -52,7 +52,9 @@ Digest Digest::parse(std::string_view text) {
   return *d;
 }
 
-Digest Digest::from_hex(std::string_view hex) { return parse("sha256:" + std::string(hex)); }
+Digest Digest::from_hex(std::string_view hex) {
+  return parse("sha256:" + std::string(hex));
+}
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
@@ -61,7 +63,9 @@ Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(ctx_);
+}
 
 void Sha256::update(const void* data, size_t n) {
   if (n > 0 && EVP_DigestUpdate(ctx_, data, n) != 1) throw RuntimeError("OpenSSL: SHA-256 update failed");

@@ -53,7 +53,8 @@ static std::map<std::string, std::string> manifest_annotations(const ImageSpec& 
   return a;
 }
 
-nlohmann::json manifest_json(const ImageSpec& spec, const Descriptor& config, const std::vector<LayerResult>& layers) {
+nlohmann::json manifest_json(const ImageSpec& spec, const Descriptor& config,
+                             const std::vector<LayerResult>& layers) {
   nlohmann::json ls = nlohmann::json::array();
   for (const auto& l : layers) ls.push_back(l.descriptor.to_json());
   return {{"schemaVersion", 2},
@@ -63,12 +64,14 @@ nlohmann::json manifest_json(const ImageSpec& spec, const Descriptor& config, co
           {"annotations", manifest_annotations(spec)}};
 }
 
-BuiltImage assemble_image(const Layout& layout, const ImageSpec& spec, const std::vector<LayerResult>& layers) {
+BuiltImage assemble_image(const Layout& layout, const ImageSpec& spec,
+                          const std::vector<LayerResult>& layers) {
   for (const auto& l : layers) {
     std::error_code ec;
     auto size = std::filesystem::file_size(layout.blob_path(l.descriptor.digest), ec);
     if (ec || size != static_cast<uint64_t>(l.descriptor.size))
-      throw RuntimeError("layer " + l.descriptor.digest.str() + " is not in the layout " + layout.root().string());
+      throw RuntimeError("layer " + l.descriptor.digest.str() + " is not in the layout " +
+                         layout.root().string());
   }
   BuiltImage img;
   img.config = layout.put_blob(canonical_json(image_config_json(spec, layers)), media::config);

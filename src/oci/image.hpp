@@ -17,8 +17,8 @@ namespace ksimg::oci {
 
 struct ImageSpec {
   Platform platform = Platform::host();
-  std::vector<std::string> env;   // "KEY=VALUE", in order
-  std::vector<std::string> cmd;   // config.Cmd; omitted when empty
+  std::vector<std::string> env;         // "KEY=VALUE", in order
+  std::vector<std::string> cmd;         // config.Cmd; omitted when empty
   std::vector<std::string> entrypoint;  // config.Entrypoint; omitted when empty
   std::map<std::string, std::string> labels;
   // Manifest annotations besides the four below (which win over these).
@@ -35,10 +35,12 @@ struct BuiltImage {
 };
 
 nlohmann::json image_config_json(const ImageSpec& spec, const std::vector<LayerResult>& layers);
-nlohmann::json manifest_json(const ImageSpec& spec, const Descriptor& config, const std::vector<LayerResult>& layers);
+nlohmann::json manifest_json(const ImageSpec& spec, const Descriptor& config,
+                             const std::vector<LayerResult>& layers);
 
 // Stores the config and manifest blobs; the layers must already be in `layout`.
-BuiltImage assemble_image(const Layout& layout, const ImageSpec& spec, const std::vector<LayerResult>& layers);
+BuiltImage assemble_image(const Layout& layout, const ImageSpec& spec,
+                          const std::vector<LayerResult>& layers);
 
 // Checks "KEY=VALUE" (non-empty key without '='); throws UsageError naming `what`.
 void validate_env(const std::string& kv);

@@ -18,7 +18,8 @@ std::string joined(const std::vector<std::string>& v) {
 
 nlohmann::json parse_blob(const Layout& layout, const Descriptor& d) {
   auto j = nlohmann::json::parse(layout.read_blob(d), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw IntegrityError("blob " + d.digest.str() + " is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    throw IntegrityError("blob " + d.digest.str() + " is not a JSON object");
   return j;
 }
 
@@ -43,7 +44,8 @@ void read_config(ImageInfo& info, const nlohmann::json& cfg) {
   info.platform.architecture = cfg.value("architecture", "");
   info.platform.variant = cfg.value("variant", "");
   info.created = cfg.value("created", "");
-  const auto& c = cfg.contains("config") && cfg["config"].is_object() ? cfg["config"] : nlohmann::json::object();
+  const auto& c =
+      cfg.contains("config") && cfg["config"].is_object() ? cfg["config"] : nlohmann::json::object();
   info.env = strings(c, "Env");
   info.cmd = strings(c, "Cmd");
   info.entrypoint = strings(c, "Entrypoint");
@@ -75,7 +77,8 @@ ImageInfo inspect_image(const Layout& layout, const std::string& tag) {
   info.tag = resolve_tag(layout, tag);
   info.manifest = *layout.find_tag(info.tag);
   if (info.manifest.media_type != media::manifest)
-    throw UsageError("tag '" + info.tag + "' points at " + info.manifest.media_type + ", not an OCI image manifest");
+    throw UsageError("tag '" + info.tag + "' points at " + info.manifest.media_type +
+                     ", not an OCI image manifest");
   auto m = parse_blob(layout, info.manifest);
   if (!m.contains("config") || !m.contains("layers") || !m["layers"].is_array())
     throw IntegrityError("manifest " + info.manifest.digest.str() + " has no config or layers");
@@ -90,8 +93,11 @@ nlohmann::json to_json(const ImageInfo& info) {
   nlohmann::json layers = nlohmann::json::array();
   for (size_t i = 0; i < info.layers.size(); ++i) {
     const auto& l = info.layers[i];
-    layers.push_back({{"index", i + 1}, {"mediaType", l.descriptor.media_type}, {"size", l.descriptor.size},
-                      {"digest", l.descriptor.digest.str()}, {"diffID", l.diff_id}});
+    layers.push_back({{"index", i + 1},
+                      {"mediaType", l.descriptor.media_type},
+                      {"size", l.descriptor.size},
+                      {"digest", l.descriptor.digest.str()},
+                      {"diffID", l.diff_id}});
   }
   return {{"tag", info.tag},
           {"manifest", info.manifest.to_json()},

@@ -25,7 +25,8 @@ Compression parse_compression(std::string_view name) {
 }
 
 std::string compression_profile(Compression c) {
-  if (c == Compression::zstd) return std::string("zstd level 3, checksum, multithreaded mode, libzstd ") + ZSTD_versionString();
+  if (c == Compression::zstd)
+    return std::string("zstd level 3, checksum, multithreaded mode, libzstd ") + ZSTD_versionString();
   return std::string("gzip level 6, 256 KiB blocks with 32 KiB dictionary, zlib ") + zlibVersion();
 }
 
@@ -73,7 +74,9 @@ struct LayerWriter::Impl {
   }
 };
 
-LayerWriter::LayerWriter(LayerOptions opts) : impl_(std::make_unique<Impl>()) { impl_->opts = std::move(opts); }
+LayerWriter::LayerWriter(LayerOptions opts) : impl_(std::make_unique<Impl>()) {
+  impl_->opts = std::move(opts);
+}
 LayerWriter::~LayerWriter() = default;
 
 void LayerWriter::add_directory(const std::filesystem::path& dir, const SourceOptions& where) {
@@ -81,13 +84,14 @@ void LayerWriter::add_directory(const std::filesystem::path& dir, const SourceOp
 }
 
 void LayerWriter::add_archive(struct archive* reader, std::string_view origin, const SourceOptions& where) {
-  detail::add_archive_entries(impl_->tree, [this]() -> detail::Spool& { return impl_->get_spool(); }, reader,
-                              impl_->placement(where), origin);
+  detail::add_archive_entries(
+      impl_->tree, [this]() -> detail::Spool& { return impl_->get_spool(); }, reader, impl_->placement(where),
+      origin);
 }
 
 void LayerWriter::add_archive_file(const std::filesystem::path& file, const SourceOptions& where) {
-  detail::add_archive_file(impl_->tree, [this]() -> detail::Spool& { return impl_->get_spool(); }, file,
-                           impl_->placement(where));
+  detail::add_archive_file(
+      impl_->tree, [this]() -> detail::Spool& { return impl_->get_spool(); }, file, impl_->placement(where));
 }
 
 void LayerWriter::add_path(const std::filesystem::path& path, const SourceOptions& where) {
@@ -96,7 +100,8 @@ void LayerWriter::add_path(const std::filesystem::path& path, const SourceOption
   if (std::filesystem::is_directory(st)) return add_directory(path, where);
   if (std::filesystem::is_regular_file(st)) return add_archive_file(path, where);
   if (!std::filesystem::exists(st))
-    throw UsageError("layer source " + path.string() + " does not exist; give a directory or an archive file");
+    throw UsageError("layer source " + path.string() +
+                     " does not exist; give a directory or an archive file");
   throw UsageError("layer source " + path.string() + " is neither a directory nor a regular file");
 }
 
@@ -105,7 +110,8 @@ void LayerWriter::add_whiteout(std::string_view path) {
   auto slash = p.rfind('/');
   std::string dir = slash == std::string::npos ? "" : p.substr(0, slash + 1);
   std::string name = slash == std::string::npos ? p : p.substr(slash + 1);
-  if (name.rfind(".wh.", 0) == 0) throw UsageError("cannot white out '" + p + "': the name itself starts with .wh.");
+  if (name.rfind(".wh.", 0) == 0)
+    throw UsageError("cannot white out '" + p + "': the name itself starts with .wh.");
   impl_->put_marker(dir + ".wh." + name);
 }
 
@@ -113,7 +119,9 @@ void LayerWriter::add_opaque_whiteout(std::string_view dir) {
   impl_->put_marker(Impl::api_path(dir, "opaque whiteout") + "/.wh..wh..opq");
 }
 
-size_t LayerWriter::entry_count() const { return impl_->tree.entries().size(); }
+size_t LayerWriter::entry_count() const {
+  return impl_->tree.entries().size();
+}
 
 Digest LayerWriter::write_tar(const std::function<void(const char*, size_t)>& sink) const {
   Sha256 diff;
@@ -136,7 +144,8 @@ LayerResult LayerWriter::write(const Layout& layout) const {
   });
   auto blob = compressor->finish();
   r.entries = entry_count();
-  r.descriptor = {std::string(layer_media_type(c)), blob.digest, static_cast<int64_t>(blob.size), {}, std::nullopt};
+  r.descriptor = {
+      std::string(layer_media_type(c)), blob.digest, static_cast<int64_t>(blob.size), {}, std::nullopt};
   layout.commit_blob(*tmp, blob.digest, r.descriptor.size);
   return r;
 }

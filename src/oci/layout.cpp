@@ -22,7 +22,8 @@ constexpr const char* kTmpName = ".ksimg-tmp";
 const std::string kLayoutMarker = R"({"imageLayoutVersion":"1.0.0"})";
 
 nlohmann::json empty_index() {
-  return {{"schemaVersion", 2}, {"mediaType", std::string(media::index)}, {"manifests", nlohmann::json::array()}};
+  return {
+      {"schemaVersion", 2}, {"mediaType", std::string(media::index)}, {"manifests", nlohmann::json::array()}};
 }
 
 // Files ksimg itself may have created in a layout that is still being initialised.
@@ -36,9 +37,11 @@ bool only_our_files(const fs::path& root) {
 
 void require_layout_or_empty(const fs::path& root) {
   if (!fs::exists(root) || fs::exists(root / "oci-layout")) return;
-  if (!fs::is_directory(root)) throw UsageError("--layout " + root.string() + " exists and is not a directory");
+  if (!fs::is_directory(root))
+    throw UsageError("--layout " + root.string() + " exists and is not a directory");
   if (!only_our_files(root))
-    throw UsageError(root.string() + " holds other files but no oci-layout, so it is not an OCI layout; "
+    throw UsageError(root.string() +
+                     " holds other files but no oci-layout, so it is not an OCI layout; "
                      "choose a new or empty directory");
 }
 
@@ -71,7 +74,8 @@ Layout Layout::create(const fs::path& root) {
   files::FileLock lock(root / kLockName);
   require_layout_or_empty(root);
   if (!fs::exists(root / "oci-layout")) files::write_atomic(root / "oci-layout", kLayoutMarker);
-  if (!fs::exists(root / "index.json")) files::write_atomic(root / "index.json", canonical_json(empty_index()));
+  if (!fs::exists(root / "index.json"))
+    files::write_atomic(root / "index.json", canonical_json(empty_index()));
   return open(root);
 }
 
@@ -81,12 +85,15 @@ Layout Layout::open(const fs::path& root) {
   nlohmann::json j = nlohmann::json::parse(*marker, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("imageLayoutVersion", "") != "1.0.0")
     throw IntegrityError(root.string() + "/oci-layout is not {\"imageLayoutVersion\":\"1.0.0\"}");
-  if (!fs::exists(root / "index.json")) throw IntegrityError(root.string() + " is an OCI layout without index.json");
+  if (!fs::exists(root / "index.json"))
+    throw IntegrityError(root.string() + " is an OCI layout without index.json");
   Layout l(root);
   return l;
 }
 
-fs::path Layout::blob_path(const Digest& d) const { return root_ / "blobs" / "sha256" / d.hex(); }
+fs::path Layout::blob_path(const Digest& d) const {
+  return root_ / "blobs" / "sha256" / d.hex();
+}
 
 bool Layout::has_blob(const Digest& d, int64_t size) const {
   fs::path p = blob_path(d);
@@ -97,14 +104,16 @@ bool Layout::has_blob(const Digest& d, int64_t size) const {
   }
   const std::string fix = "; the layout is corrupt: delete " + p.string() + " and build again";
   if (st.st_size != size)
-    throw IntegrityError("blob " + d.str() + " in the layout has " + std::to_string(st.st_size) + " bytes, expected " +
-                         std::to_string(size) + fix);
+    throw IntegrityError("blob " + d.str() + " in the layout has " + std::to_string(st.st_size) +
+                         " bytes, expected " + std::to_string(size) + fix);
   if (verify_existing && sha256_file(p) != d)
     throw IntegrityError("blob " + d.str() + " in the layout does not match its digest" + fix);
   return true;
 }
 
-fs::path Layout::temp_dir() const { return root_ / kTmpName; }
+fs::path Layout::temp_dir() const {
+  return root_ / kTmpName;
+}
 
 std::unique_ptr<files::AtomicFile> Layout::begin_blob() const {
   fs::create_directories(temp_dir());
@@ -120,7 +129,8 @@ void Layout::commit_blob(files::AtomicFile& tmp, const Digest& d, int64_t size) 
 }
 
 Descriptor Layout::put_blob(std::string_view bytes, std::string_view media_type) const {
-  Descriptor desc{std::string(media_type), sha256(bytes), static_cast<int64_t>(bytes.size()), {}, std::nullopt};
+  Descriptor desc{
+      std::string(media_type), sha256(bytes), static_cast<int64_t>(bytes.size()), {}, std::nullopt};
   if (has_blob(desc.digest, desc.size)) return desc;
   auto tmp = begin_blob();
   tmp->write(bytes);
@@ -130,12 +140,14 @@ Descriptor Layout::put_blob(std::string_view bytes, std::string_view media_type)
 
 std::string Layout::read_blob(const Descriptor& d, size_t max_size) const {
   if (d.size < 0 || static_cast<size_t>(d.size) > max_size)
-    throw IntegrityError("blob " + d.digest.str() + " claims " + std::to_string(d.size) + " bytes, more than the " +
-                         std::to_string(max_size) + " allowed for " + d.media_type);
+    throw IntegrityError("blob " + d.digest.str() + " claims " + std::to_string(d.size) +
+                         " bytes, more than the " + std::to_string(max_size) + " allowed for " +
+                         d.media_type);
   auto bytes = files::read_if_exists(blob_path(d.digest));
   if (!bytes) throw IntegrityError("blob " + d.digest.str() + " is missing from " + root_.string());
   if (bytes->size() != static_cast<size_t>(d.size) || sha256(*bytes) != d.digest)
-    throw IntegrityError("blob " + d.digest.str() + " in " + root_.string() + " does not match its descriptor");
+    throw IntegrityError("blob " + d.digest.str() + " in " + root_.string() +
+                         " does not match its descriptor");
   return *bytes;
 }
 
@@ -176,7 +188,8 @@ void Layout::set_tag(std::string_view tag, Descriptor manifest) const {
   for (const auto& m : index["manifests"])
     if (name_of(m) != tag) keep.push_back(m);
   keep.push_back(manifest.to_json());
-  std::stable_sort(keep.begin(), keep.end(), [](const auto& a, const auto& b) { return name_of(a) < name_of(b); });
+  std::stable_sort(keep.begin(), keep.end(),
+                   [](const auto& a, const auto& b) { return name_of(a) < name_of(b); });
   index["manifests"] = keep;
   files::write_atomic(root_ / "index.json", canonical_json(index));
 }

@@ -40,7 +40,8 @@ uint64_t spool_data(Reading& r, const std::string& name, uint64_t& size) {
     sp.append(buf.data(), static_cast<size_t>(n));
     size += static_cast<uint64_t>(n);
   }
-  if (n < 0) throw IntegrityError(r.origin + ": cannot read the data of '" + name + "': " + archive_error(r.a));
+  if (n < 0)
+    throw IntegrityError(r.origin + ": cannot read the data of '" + name + "': " + archive_error(r.a));
   return offset;
 }
 
@@ -66,7 +67,9 @@ bool copy_type(Reading& r, Entry& x, archive_entry* e, const std::string& name) 
       x.type = EntryType::file;
       x.data = {DataSource::Kind::spool, "", spool_data(r, name, x.size)};
       return true;
-    case AE_IFDIR: x.type = EntryType::dir; return true;
+    case AE_IFDIR:
+      x.type = EntryType::dir;
+      return true;
     case AE_IFLNK: {
       const char* target = archive_entry_symlink(e);
       if (!target) throw IntegrityError(r.origin + ": symlink '" + name + "' has no readable target");
@@ -74,11 +77,20 @@ bool copy_type(Reading& r, Entry& x, archive_entry* e, const std::string& name) 
       x.symlink = target;
       return true;
     }
-    case AE_IFCHR: x.type = EntryType::chr; break;
-    case AE_IFBLK: x.type = EntryType::blk; break;
-    case AE_IFIFO: x.type = EntryType::fifo; return true;
-    case AE_IFSOCK: log::warn(r.origin + ": skipping socket '" + name + "'"); return false;
-    default: throw IntegrityError(r.origin + ": member '" + name + "' has an unsupported file type");
+    case AE_IFCHR:
+      x.type = EntryType::chr;
+      break;
+    case AE_IFBLK:
+      x.type = EntryType::blk;
+      break;
+    case AE_IFIFO:
+      x.type = EntryType::fifo;
+      return true;
+    case AE_IFSOCK:
+      log::warn(r.origin + ": skipping socket '" + name + "'");
+      return false;
+    default:
+      throw IntegrityError(r.origin + ": member '" + name + "' has an unsupported file type");
   }
   x.rdev_major = archive_entry_rdevmajor(e);
   x.rdev_minor = archive_entry_rdevminor(e);
@@ -95,7 +107,8 @@ void add_entry(Reading& r, archive_entry* e) {
     auto target = r.where.place(link, r.origin);
     if (!path) return;
     if (!target)
-      throw IntegrityError(r.origin + ": hardlink '" + name + "' points to '" + link + "', outside the layer");
+      throw IntegrityError(r.origin + ": hardlink '" + name + "' points to '" + link +
+                           "', outside the layer");
     r.tree.put_hardlink(*path, *target, r.origin);
     return;
   }
@@ -138,7 +151,9 @@ la_ssize_t nested_read(struct archive*, void* data, const void** out) {
   return archive_read_data(n->outer, n->buf.data(), n->buf.size());
 }
 
-bool is_data_tar(const std::string& member) { return member.rfind("data.tar", 0) == 0; }
+bool is_data_tar(const std::string& member) {
+  return member.rfind("data.tar", 0) == 0;
+}
 
 // Streams one ar member (a .deb's data.tar.*) through a second reader.
 void add_data_tar(Reading& r, const std::string& member) {
@@ -172,11 +187,13 @@ void add_archive_entries(Tree& tree, const SpoolFn& spool, struct archive* reade
   while (next_header(r, &e)) add_entry(r, e);
 }
 
-void add_archive_file(Tree& tree, const SpoolFn& spool, const std::filesystem::path& file, const Placement& where) {
+void add_archive_file(Tree& tree, const SpoolFn& spool, const std::filesystem::path& file,
+                      const Placement& where) {
   Utf8Locale locale;
   ReadPtr a(archive_read_new());
   enable_formats(a.get());
-  const std::string hint = "; a layer source must be a directory, a tar archive (plain, .gz, .xz, .zst, .bz2) or a .deb";
+  const std::string hint =
+      "; a layer source must be a directory, a tar archive (plain, .gz, .xz, .zst, .bz2) or a .deb";
   if (archive_read_open_filename(a.get(), file.c_str(), 1 << 18) != ARCHIVE_OK)
     throw UsageError("cannot read layer source " + file.string() + ": " + archive_error(a.get()) + hint);
   Reading r{tree, spool, a.get(), where, file.string()};
@@ -186,7 +203,8 @@ void add_archive_file(Tree& tree, const SpoolFn& spool, const std::filesystem::p
     log::warn(file.string() + " holds no entries");
     return;
   }
-  if (rc < ARCHIVE_WARN) throw UsageError("cannot read layer source " + file.string() + ": " + archive_error(a.get()) + hint);
+  if (rc < ARCHIVE_WARN)
+    throw UsageError("cannot read layer source " + file.string() + ": " + archive_error(a.get()) + hint);
   if ((archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_AR) return add_deb(r, e);
   add_entry(r, e);
   while (next_header(r, &e)) add_entry(r, e);

@@ -62,7 +62,9 @@ std::string read_link(const std::string& path, size_t size_hint) {
 // Fills type-specific fields; returns false for types a tar cannot hold.
 bool fill_type(Entry& e, const struct stat& st, const std::string& abs) {
   switch (st.st_mode & S_IFMT) {
-    case S_IFDIR: e.type = EntryType::dir; return true;
+    case S_IFDIR:
+      e.type = EntryType::dir;
+      return true;
     case S_IFREG:
       e.type = EntryType::file;
       e.size = static_cast<uint64_t>(st.st_size);
@@ -72,10 +74,17 @@ bool fill_type(Entry& e, const struct stat& st, const std::string& abs) {
       e.type = EntryType::symlink;
       e.symlink = read_link(abs, static_cast<size_t>(st.st_size));
       return true;
-    case S_IFCHR: e.type = EntryType::chr; break;
-    case S_IFBLK: e.type = EntryType::blk; break;
-    case S_IFIFO: e.type = EntryType::fifo; return true;
-    default: return false;
+    case S_IFCHR:
+      e.type = EntryType::chr;
+      break;
+    case S_IFBLK:
+      e.type = EntryType::blk;
+      break;
+    case S_IFIFO:
+      e.type = EntryType::fifo;
+      return true;
+    default:
+      return false;
   }
   e.rdev_major = major(st.st_rdev);
   e.rdev_minor = minor(st.st_rdev);

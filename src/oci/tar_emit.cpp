@@ -1,9 +1,9 @@
 // Canonical tar writer (detail/tar_emit.hpp), following ../shared/design.md "Determinism" and
 // OCI image-spec layer.md: libarchive's "pax restricted" format (ustar headers; a pax 'x'
-// header only for what ustar cannot hold: long or non-ASCII names and link targets, xattrs,
-// sizes >= 8 GiB), members in bytewise path order, owners 0/0 without names, mtime clamped
-// to SOURCE_DATE_EPOCH in whole seconds, no atime/ctime, xattrs sorted by name, hardlinks
-// pointing at the smallest path of their group, and no padding after the end-of-archive blocks.
+// header only for what ustar cannot hold: long or non-ASCII names and link targets, xattrs as
+// SCHILY.xattr records, sizes >= 8 GiB), members in bytewise path order, owners 0/0 without names, mtime
+// clamped to SOURCE_DATE_EPOCH in whole seconds, no atime/ctime, xattrs sorted by name, hardlinks pointing at
+// the smallest path of their group, and no padding after the end-of-archive blocks.
 #include "oci/detail/tar_emit.hpp"
 
 #include <fcntl.h>
@@ -53,7 +53,8 @@ struct Writer {
 
   void check(la_ssize_t rc, const std::string& what) const {
     if (out.error) std::rethrow_exception(out.error);
-    if (rc < ARCHIVE_WARN) throw RuntimeError("cannot write the layer tar (" + what + "): " + archive_error(a));
+    if (rc < ARCHIVE_WARN)
+      throw RuntimeError("cannot write the layer tar (" + what + "): " + archive_error(a));
     if (rc == ARCHIVE_WARN) log::debug("libarchive: " + what + ": " + archive_error(a));
   }
   void data(const std::string& path, const char* buf, size_t n) const {
@@ -63,17 +64,23 @@ struct Writer {
 
 int filetype(EntryType t) {
   switch (t) {
-    case EntryType::file: return AE_IFREG;
-    case EntryType::dir: return AE_IFDIR;
-    case EntryType::symlink: return AE_IFLNK;
-    case EntryType::chr: return AE_IFCHR;
-    case EntryType::blk: return AE_IFBLK;
-    case EntryType::fifo: return AE_IFIFO;
+    case EntryType::file:
+      return AE_IFREG;
+    case EntryType::dir:
+      return AE_IFDIR;
+    case EntryType::symlink:
+      return AE_IFLNK;
+    case EntryType::chr:
+      return AE_IFCHR;
+    case EntryType::blk:
+      return AE_IFBLK;
+    case EntryType::fifo:
+      return AE_IFIFO;
   }
   return AE_IFREG;
 }
 
-void set_metadata(archive_entry* ae, const Entry& e, const Canon& c) {
+void set_metadata(archive_entry* ae, const Entry& e, const Canon& c, bool hardlink) {
   archive_entry_set_filetype(ae, static_cast<unsigned>(filetype(e.type)));
   archive_entry_set_perm(ae, e.perm & 07777);
   archive_entry_set_uid(ae, c.keep_owners ? e.uid : 0);
@@ -86,8 +93,10 @@ void set_metadata(archive_entry* ae, const Entry& e, const Canon& c) {
     archive_entry_set_rdevmajor(ae, e.rdev_major);
     archive_entry_set_rdevminor(ae, e.rdev_minor);
   }
-  auto xattrs = e.xattrs;
-  std::sort(xattrs.begin(), xattrs.end());
+  // libarchive prepends each xattr to its list: adding them in descending order writes them sorted.
+  // A hardlink shares its target's inode, whose xattrs the target's header already carries.
+  auto xattrs = hardlink ? decltype(e.xattrs){} : e.xattrs;
+  std::sort(xattrs.rbegin(), xattrs.rend());
   for (const auto& [name, value] : xattrs)
     if (keep_xattr(name)) archive_entry_xattr_add_entry(ae, name.c_str(), value.data(), value.size());
 }
@@ -114,7 +123,8 @@ void copy_disk_file(const Writer& w, const std::string& path, const Entry& e) {
   }
   ::close(fd);
   if (done != e.size)
-    throw RuntimeError(src + " changed size while the layer was being written; build from a tree nothing modifies");
+    throw RuntimeError(src +
+                       " changed size while the layer was being written; build from a tree nothing modifies");
 }
 
 void copy_spooled(const Writer& w, const std::string& path, const Entry& e) {
@@ -128,29 +138,37 @@ void copy_spooled(const Writer& w, const std::string& path, const Entry& e) {
   }
 }
 
-void write_entry(const Writer& w, const std::string& path, const Entry& e, const Canon& c, const char* link_to) {
+void write_entry(const Writer& w, const std::string& path, const Entry& e, const Canon& c,
+                 const char* link_to) {
   EntryPtr ae(archive_entry_new2(w.a));
   archive_entry_copy_pathname(ae.get(), path.c_str());
-  set_metadata(ae.get(), e, c);
+  set_metadata(ae.get(), e, c, link_to != nullptr);
   bool has_data = e.type == EntryType::file && !link_to;
   archive_entry_set_size(ae.get(), has_data ? static_cast<la_int64_t>(e.size) : 0);
   if (link_to) archive_entry_copy_hardlink(ae.get(), link_to);
   w.check(archive_write_header(w.a, ae.get()), path);
   if (!has_data || e.size == 0) return;
-  if (e.data.kind == DataSource::Kind::disk) copy_disk_file(w, path, e);
-  else if (e.data.kind == DataSource::Kind::spool) copy_spooled(w, path, e);
-  else throw RuntimeError("internal: file '" + path + "' has no data source");
+  if (e.data.kind == DataSource::Kind::disk)
+    copy_disk_file(w, path, e);
+  else if (e.data.kind == DataSource::Kind::spool)
+    copy_spooled(w, path, e);
+  else
+    throw RuntimeError("internal: file '" + path + "' has no data source");
 }
 
 }  // namespace
 
 size_t emit_tar(const Tree& tree, const Spool* spool, const Canon& canon, const ByteSink& sink) {
   Utf8Locale locale;
-  if (!locale.active()) log::warn("the C.UTF-8 locale is missing; non-ASCII member names may not be canonical");
+  if (!locale.active())
+    log::warn("the C.UTF-8 locale is missing; non-ASCII member names may not be canonical");
   WritePtr a(archive_write_new());
   Out out{&sink, nullptr};
   Writer w{a.get(), out, spool};
   w.check(archive_write_set_format_pax_restricted(a.get()), "format");
+  // xattrs as SCHILY.xattr.* records only (what GNU tar, Go and umoci read), not also LIBARCHIVE.xattr.*.
+  if (archive_write_set_format_option(a.get(), "pax", "xattrheader", "SCHILY") != ARCHIVE_OK)
+    throw RuntimeError("this libarchive lacks the pax 'xattrheader' option; ksimg needs libarchive >= 3.6");
   w.check(archive_write_set_bytes_per_block(a.get(), 1 << 16), "block size");
   w.check(archive_write_set_bytes_in_last_block(a.get(), 1), "last block");
   w.check(archive_write_open(a.get(), &out, nullptr, write_cb, nullptr), "open");

@@ -2,6 +2,7 @@
 // mode (any filter, no format) for the uncompressed stream. Used by tests and inspection.
 #include "oci/tar_read.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "oci/detail/libarchive.hpp"
@@ -14,12 +15,18 @@ namespace {
 char type_of(archive_entry* e) {
   if (archive_entry_hardlink(e)) return 'h';
   switch (archive_entry_filetype(e)) {
-    case AE_IFDIR: return 'd';
-    case AE_IFLNK: return 'l';
-    case AE_IFCHR: return 'c';
-    case AE_IFBLK: return 'b';
-    case AE_IFIFO: return 'p';
-    default: return 'f';
+    case AE_IFDIR:
+      return 'd';
+    case AE_IFLNK:
+      return 'l';
+    case AE_IFCHR:
+      return 'c';
+    case AE_IFBLK:
+      return 'b';
+    case AE_IFIFO:
+      return 'p';
+    default:
+      return 'f';
   }
 }
 
@@ -37,8 +44,10 @@ TarMember member_of(archive_entry* e) {
   m.atime_set = archive_entry_atime_is_set(e);
   m.ctime_set = archive_entry_ctime_is_set(e);
   m.size = static_cast<uint64_t>(archive_entry_size(e));
-  if (const char* l = archive_entry_hardlink(e)) m.link = l;
-  else if (const char* s = archive_entry_symlink(e)) m.link = s;
+  if (const char* l = archive_entry_hardlink(e))
+    m.link = l;
+  else if (const char* s = archive_entry_symlink(e))
+    m.link = s;
   m.rdev_major = archive_entry_rdevmajor(e);
   m.rdev_minor = archive_entry_rdevminor(e);
   const char* name;
@@ -47,6 +56,7 @@ TarMember member_of(archive_entry* e) {
   archive_entry_xattr_reset(e);
   while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
     m.xattrs.emplace_back(name, std::string(static_cast<const char*>(value), size));
+  std::reverse(m.xattrs.begin(), m.xattrs.end());  // libarchive lists them last-read first
   return m;
 }
 
@@ -72,8 +82,10 @@ std::vector<TarMember> list_tar(const std::filesystem::path& file) {
   std::vector<TarMember> out;
   archive_entry* e;
   int rc;
-  while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) out.push_back(member_of(e));
-  if (rc != ARCHIVE_EOF) throw IntegrityError(file.string() + " is corrupt: " + detail::archive_error(a.get()));
+  while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN)
+    out.push_back(member_of(e));
+  if (rc != ARCHIVE_EOF)
+    throw IntegrityError(file.string() + " is corrupt: " + detail::archive_error(a.get()));
   return out;
 }
 
@@ -84,7 +96,8 @@ void decompress(const std::filesystem::path& file, const std::function<void(cons
     throw IntegrityError(file.string() + " is corrupt: " + detail::archive_error(a.get()));
   std::vector<char> buf(1 << 18);
   la_ssize_t n;
-  while ((n = archive_read_data(a.get(), buf.data(), buf.size())) > 0) sink(buf.data(), static_cast<size_t>(n));
+  while ((n = archive_read_data(a.get(), buf.data(), buf.size())) > 0)
+    sink(buf.data(), static_cast<size_t>(n));
   if (n < 0) throw IntegrityError(file.string() + " is corrupt: " + detail::archive_error(a.get()));
 }
 

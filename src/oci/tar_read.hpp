@@ -11,17 +11,17 @@
 namespace ksimg::oci {
 
 struct TarMember {
-  std::string path;      // as stored (directories end in '/')
-  char type = 'f';       // f file, d dir, l symlink, h hardlink, c char dev, b block dev, p fifo
-  uint32_t perm = 0;     // 07777 bits
+  std::string path;   // as stored (directories end in '/')
+  char type = 'f';    // f file, d dir, l symlink, h hardlink, c char dev, b block dev, p fifo
+  uint32_t perm = 0;  // 07777 bits
   int64_t uid = 0, gid = 0;
   std::string uname, gname;
   int64_t mtime = 0;
   bool atime_set = false, ctime_set = false;
   uint64_t size = 0;
-  std::string link;      // symlink target or hardlink target
+  std::string link;  // symlink target or hardlink target
   uint32_t rdev_major = 0, rdev_minor = 0;
-  std::vector<std::pair<std::string, std::string>> xattrs;
+  std::vector<std::pair<std::string, std::string>> xattrs;  // in archive order
 };
 
 // Lists the members of a tar in any compression libarchive reads. IntegrityError when corrupt.

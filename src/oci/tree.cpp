@@ -10,12 +10,18 @@ namespace ksimg::oci::detail {
 
 const char* type_name(EntryType t) {
   switch (t) {
-    case EntryType::file: return "file";
-    case EntryType::dir: return "directory";
-    case EntryType::symlink: return "symlink";
-    case EntryType::chr: return "character device";
-    case EntryType::blk: return "block device";
-    case EntryType::fifo: return "fifo";
+    case EntryType::file:
+      return "file";
+    case EntryType::dir:
+      return "directory";
+    case EntryType::symlink:
+      return "symlink";
+    case EntryType::chr:
+      return "character device";
+    case EntryType::blk:
+      return "block device";
+    case EntryType::fifo:
+      return "fifo";
   }
   return "entry";
 }
@@ -60,8 +66,8 @@ void Tree::check_parents(const std::string& path, std::string_view origin) const
   for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
     auto it = entries_.find(path.substr(0, slash));
     if (it != entries_.end() && it->second.type != EntryType::dir)
-      throw IntegrityError(std::string(origin) + ": '" + path + "' lies under '" + it->first + "', which is a " +
-                           type_name(it->second.type) +
+      throw IntegrityError(std::string(origin) + ": '" + path + "' lies under '" + it->first +
+                           "', which is a " + type_name(it->second.type) +
                            " in this layer; a layer cannot place entries through a non-directory");
   }
 }
@@ -93,7 +99,8 @@ void Tree::put_hardlink(const std::string& link, const std::string& target, std:
     throw IntegrityError(std::string(origin) + ": hardlink '" + link + "' points to '" + target +
                          "', which is not in the layer (a hardlink must follow its target)");
   if (it->second.type == EntryType::dir)
-    throw IntegrityError(std::string(origin) + ": hardlink '" + link + "' points to the directory '" + target + "'");
+    throw IntegrityError(std::string(origin) + ": hardlink '" + link + "' points to the directory '" +
+                         target + "'");
   if (link == target) return;
   if (it->second.link_group == 0) it->second.link_group = new_link_group();
   Entry copy = it->second;

@@ -36,6 +36,7 @@ void add_archive_entries(Tree& tree, const SpoolFn& spool, struct archive* reade
 
 // Opens `file` with every filter and format libarchive knows; a .deb (ar) contributes the
 // entries of its data.tar.* member.
-void add_archive_file(Tree& tree, const SpoolFn& spool, const std::filesystem::path& file, const Placement& where);
+void add_archive_file(Tree& tree, const SpoolFn& spool, const std::filesystem::path& file,
+                      const Placement& where);
 
 }  // namespace ksimg::oci::detail
