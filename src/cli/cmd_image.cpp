@@ -31,7 +31,9 @@ int64_t source_date_epoch(const std::string& flag) {
     from = "SOURCE_DATE_EPOCH";
   }
   bool ok = !text.empty() && text.size() <= 12 && text.find_first_not_of("0123456789") == std::string::npos;
-  if (!ok) throw UsageError(from + " must be whole seconds since 1970-01-01 UTC, e.g. 1700000000 (got '" + text + "')");
+  if (!ok)
+    throw UsageError(from + " must be whole seconds since 1970-01-01 UTC, e.g. 1700000000 (got '" + text +
+                     "')");
   return std::stoll(text);
 }
 
@@ -86,8 +88,8 @@ void run_build(const BuildOpts& o) {
     w.add_path(o.layers[i]);
     auto r = w.write(layout);
     log::info("layer " + std::to_string(i + 1) + ": " + r.descriptor.digest.str() + " (" +
-              std::to_string(r.descriptor.size) + " bytes, " + std::to_string(r.entries) + " entries, diff_id " +
-              r.diff_id.str() + ")");
+              std::to_string(r.descriptor.size) + " bytes, " + std::to_string(r.entries) +
+              " entries, diff_id " + r.diff_id.str() + ")");
     layers.push_back(std::move(r));
     spec.created_by.push_back("ksimg image build");
   }
@@ -99,25 +101,35 @@ void run_build(const BuildOpts& o) {
 
 void add_build(CLI::App& image) {
   auto o = std::make_shared<BuildOpts>();
-  auto* b = image.add_subcommand("build", "Build an image into an OCI layout from directories and archives, "
-                                          "one layer per --layer, and print its manifest digest");
-  b->add_option("--layer", o->layers, "A directory or an archive (tar, .gz, .xz, .zst, .bz2, .deb); repeat for "
-                                      "more layers, bottom first")
-      ->required()->allow_extra_args(false);
-  b->add_option("--tag", o->tag, "Tag to give the image in the layout (re-tagging replaces the old entry)")->required();
+  auto* b = image.add_subcommand("build",
+                                 "Build an image into an OCI layout from directories and archives, "
+                                 "one layer per --layer, and print its manifest digest");
+  b->add_option("--layer", o->layers,
+                "A directory or an archive (tar, .gz, .xz, .zst, .bz2, .deb); repeat for "
+                "more layers, bottom first")
+      ->required()
+      ->allow_extra_args(false);
+  b->add_option("--tag", o->tag, "Tag to give the image in the layout (re-tagging replaces the old entry)")
+      ->required();
   b->add_option("--layout", o->layout, "OCI image layout directory (created when missing)")->required();
   b->add_option("--env", o->env, "Environment entry KEY=VALUE (repeatable)")->allow_extra_args(false);
   b->add_option("--label", o->labels, "Config label KEY=VALUE (repeatable)")->allow_extra_args(false);
-  b->add_option("--annotation", o->annotations, "Manifest annotation KEY=VALUE (repeatable)")->allow_extra_args(false);
-  b->add_option("--cmd", o->cmd, "One Cmd argument (repeatable; use --cmd=--flag for arguments starting with -)")
+  b->add_option("--annotation", o->annotations, "Manifest annotation KEY=VALUE (repeatable)")
       ->allow_extra_args(false);
-  b->add_option("--entrypoint", o->entrypoint, "One Entrypoint argument (repeatable)")->allow_extra_args(false);
+  b->add_option("--cmd", o->cmd,
+                "One Cmd argument (repeatable; use --cmd=--flag for arguments starting with -)")
+      ->allow_extra_args(false);
+  b->add_option("--entrypoint", o->entrypoint, "One Entrypoint argument (repeatable)")
+      ->allow_extra_args(false);
   b->add_option("--compression", o->compression, "Layer compression: gzip (default) or zstd")
       ->check(CLI::IsMember({"gzip", "zstd"}));
-  b->add_option("--source-date-epoch", o->epoch, "Creation time and mtime clamp, in seconds since 1970 "
-                                                 "(default: env SOURCE_DATE_EPOCH, else 0)");
-  b->add_option("--platform", o->platform, "OS/ARCH[/VARIANT] for the config (default: this host's, e.g. linux/amd64)");
-  b->add_option("--source", o->source, "org.opencontainers.image.source annotation (e.g. the repository URL)");
+  b->add_option("--source-date-epoch", o->epoch,
+                "Creation time and mtime clamp, in seconds since 1970 "
+                "(default: env SOURCE_DATE_EPOCH, else 0)");
+  b->add_option("--platform", o->platform,
+                "OS/ARCH[/VARIANT] for the config (default: this host's, e.g. linux/amd64)");
+  b->add_option("--source", o->source,
+                "org.opencontainers.image.source annotation (e.g. the repository URL)");
   b->add_option("--revision", o->revision, "org.opencontainers.image.revision annotation (e.g. a commit)");
   b->add_option("--image-version", o->version, "org.opencontainers.image.version annotation");
   b->add_flag("--keep-owners", o->keep_owners, "Keep numeric file owners instead of 0:0");
@@ -132,9 +144,12 @@ void add_build(CLI::App& image) {
 }  // namespace
 
 void add_image(CLI::App& app) {
-  auto* image = app.add_subcommand("image", "Assemble OCI images (layers, config, manifest) without a daemon");
+  auto* image =
+      app.add_subcommand("image", "Assemble OCI images (layers, config, manifest) without a daemon");
   image->require_subcommand(1);
-  image->footer("Example:\n  ksimg image build --layer rootfs/ --tag dev --layout out/oci\nSee 'ksimg image build --help'.");
+  image->footer(
+      "Example:\n  ksimg image build --layer rootfs/ --tag dev --layout out/oci\nSee 'ksimg image build "
+      "--help'.");
   add_build(*image);
 }
 

@@ -26,7 +26,8 @@ std::pair<std::string, std::string> split_target(const std::string& t) {
   auto colon = t.rfind(':');
   if (colon != std::string::npos && colon > 0 && fs::exists(fs::path(t.substr(0, colon)) / "oci-layout"))
     return {t.substr(0, colon), t.substr(colon + 1)};
-  throw UsageError("no OCI image layout at '" + t + "': give LAYOUT or LAYOUT:TAG, where LAYOUT holds an oci-layout file");
+  throw UsageError("no OCI image layout at '" + t +
+                   "': give LAYOUT or LAYOUT:TAG, where LAYOUT holds an oci-layout file");
 }
 
 std::string quoted_list(const std::vector<std::string>& v) {
@@ -63,19 +64,24 @@ void run_inspect(const InspectOpts& o) {
   auto [dir, tag] = split_target(o.target);
   auto layout = oci::Layout::open(dir);
   auto info = oci::inspect_image(layout, tag);
-  if (o.json) std::cout << oci::to_json(info).dump(2) << "\n";
-  else print_text(info);
+  if (o.json)
+    std::cout << oci::to_json(info).dump(2) << "\n";
+  else
+    print_text(info);
 }
 
 }  // namespace
 
 void add_inspect(CLI::App& app) {
   auto o = std::make_shared<InspectOpts>();
-  auto* c = app.add_subcommand("inspect", "Show an image of an OCI layout: layers, sizes, digests, env, labels");
+  auto* c =
+      app.add_subcommand("inspect", "Show an image of an OCI layout: layers, sizes, digests, env, labels");
   c->add_option("target", o->target, "LAYOUT or LAYOUT:TAG (TAG may be left out when the layout has one tag)")
       ->required();
   c->add_flag("--json", o->json, "Print one JSON object instead of text");
-  c->footer("Examples:\n  ksimg inspect out/oci:k3-mipsel\n  ksimg inspect out/oci --json | jq -r '.layers[].digest'");
+  c->footer(
+      "Examples:\n  ksimg inspect out/oci:k3-mipsel\n  ksimg inspect out/oci --json | jq -r "
+      "'.layers[].digest'");
   c->callback([o] { run_inspect(*o); });
 }
 
