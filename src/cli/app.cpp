@@ -42,6 +42,7 @@ static void configure(CLI::App& app) {
   add_matrix(app);
   add_image(app);
   add_inspect(app);
+  add_lock(app);
 }
 
 static void print_help(const std::string& text) {

@@ -17,5 +17,6 @@ void add_resolve(CLI::App& app);
 void add_matrix(CLI::App& app);
 void add_image(CLI::App& app);
 void add_inspect(CLI::App& app);
+void add_lock(CLI::App& app);
 
 }  // namespace ksimg::cli

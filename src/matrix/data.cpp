@@ -208,13 +208,16 @@ DataFiles read_data_dir(const std::filesystem::path& root) {
   return out;
 }
 
+DataFiles data_files(const std::string& root) {
+  if (!root.empty()) return read_data_dir(root);
+  DataFiles f;
+  for (const auto& [k, v] : embedded::files())
+    if (k.rfind("matrix/", 0) == 0 || k.rfind("recipes/", 0) == 0) f[k] = std::string(v);
+  return f;
+}
+
 const Matrix& builtin() {
-  static const Matrix m = [] {
-    DataFiles f;
-    for (const auto& [k, v] : embedded::files())
-      if (k.rfind("matrix/", 0) == 0 || k.rfind("recipes/", 0) == 0) f[k] = std::string(v);
-    return load(f);
-  }();
+  static const Matrix m = load(data_files(""));
   return m;
 }
 

@@ -101,5 +101,7 @@ const Matrix& builtin();
 DataFiles read_data_dir(const std::filesystem::path& root);
 // The builtin data, or the data under `root` when non-empty (cached per process).
 const Matrix& get(const std::string& root);
+// The raw files behind get(root), for modules that read kind-specific recipe keys.
+DataFiles data_files(const std::string& root);
 
 }  // namespace ksimg::matrix

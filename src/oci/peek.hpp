@@ -12,4 +12,9 @@ namespace ksimg::oci {
 std::optional<std::string> read_top_member(const std::filesystem::path& archive, const std::string& name,
                                            size_t max_bytes = 1 << 20);
 
+// Returns the whole decompressed content of `file`, whatever its compression (xz, gzip,
+// bzip2, zstd, ... or none), as detected by libarchive. Throws IntegrityError when the data
+// is corrupt or decompresses to more than max_bytes.
+std::string decompress_file(const std::filesystem::path& file, size_t max_bytes);
+
 }  // namespace ksimg::oci

@@ -1,0 +1,116 @@
+// Lock file rendering and parsing (see lock.hpp; schema: docs/lock.md). Rendering fixes the
+// key order and sorts maps so that the same lock always gives the same bytes.
+#include "recipes/lock.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "matrix/strict_json.hpp"
+#include "util/error.hpp"
+
+namespace ksimg::recipes {
+
+using ojson = nlohmann::ordered_json;
+using matrix::sj::Node;
+
+namespace {
+
+ojson suite_json(const LockedSuite& s) {
+  return ojson{{"suite", s.suite},
+               {"codename", s.codename},
+               {"date", s.date},
+               {"valid_until", s.valid_until ? ojson(*s.valid_until) : ojson(nullptr)},
+               {"inrelease_sha256", s.inrelease_sha256}};
+}
+
+ojson recipe_json(const LockedRecipe& r) {
+  ojson j{{"kind", r.kind}, {"status", r.status}, {"recipe_sha256", r.recipe_sha256}};
+  if (r.kind == "debian") {
+    j["suite"] = r.suite;
+    ojson pk = ojson::array();
+    for (const auto& p : r.packages)
+      pk.push_back(ojson{{"name", p.name},
+                         {"version", p.version},
+                         {"architecture", p.architecture},
+                         {"filename", p.filename},
+                         {"size", p.size},
+                         {"sha256", p.sha256}});
+    j["packages"] = pk;
+  } else if (r.kind == "tarball") {
+    j["urls"] = r.urls;
+    j["sha256"] = r.sha256;
+  }
+  return j;
+}
+
+uint64_t u64(const Node& n, const std::string& k) {
+  Node v = n.at(k);
+  if (!v.raw().is_number_unsigned()) v.fail("expected a non-negative integer");
+  return v.raw().get<uint64_t>();
+}
+
+LockedPackage package_from(const Node& n) {
+  n.keys({"name", "version", "architecture", "filename", "size", "sha256"});
+  return {n.str("name"),     n.str("version"), n.str("architecture"),
+          n.str("filename"), u64(n, "size"),   n.str("sha256")};
+}
+
+LockedRecipe recipe_from(const Node& n) {
+  n.keys({"kind", "status", "recipe_sha256", "suite", "packages", "urls", "sha256"});
+  LockedRecipe r;
+  r.kind = n.str("kind");
+  r.status = n.str("status");
+  r.recipe_sha256 = n.str("recipe_sha256");
+  if (r.status != "locked" && r.status != "pending")
+    n.at("status").fail("expected \"locked\" or \"pending\"");
+  if (r.kind == "debian") {
+    r.suite = n.str("suite");
+    for (const Node& p : n.at("packages").items()) r.packages.push_back(package_from(p));
+  } else if (r.kind == "tarball") {
+    r.urls = n.strs("urls");
+    r.sha256 = n.str("sha256");
+  } else if (r.kind != "script") {
+    n.at("kind").fail("unknown kind (allowed: debian, tarball, script)");
+  }
+  return r;
+}
+
+LockedSuite suite_from(const Node& n) {
+  n.keys({"suite", "codename", "date", "valid_until", "inrelease_sha256"});
+  return {n.str("suite"), n.str("codename"), n.str("date"), n.opt_str("valid_until"),
+          n.str("inrelease_sha256")};
+}
+
+}  // namespace
+
+std::string render_lock(const Lock& lock) {
+  ojson suites = ojson::object();
+  for (const auto& [name, s] : lock.debian_suites) suites[name] = suite_json(s);
+  ojson recipes = ojson::object();
+  for (const auto& [name, r] : lock.recipes) recipes[name] = recipe_json(r);
+  ojson j{{"schema", kLockSchema},
+          {"source_date_epoch", lock.source_date_epoch},
+          {"debian_suites", suites},
+          {"recipes", recipes}};
+  return j.dump(2) + "\n";
+}
+
+Lock parse_lock(std::string_view text, const std::string& file) {
+  auto j = matrix::sj::parse(std::string(text), file);
+  Node root(j, file);
+  root.keys({"schema", "source_date_epoch", "debian_suites", "recipes"});
+  if (root.integer("schema") != kLockSchema)
+    root.at("schema").fail("unsupported lock schema (this ksimg reads " + std::to_string(kLockSchema) +
+                           "); re-create the lock with 'ksimg lock'");
+  Lock lock;
+  Node sde = root.at("source_date_epoch");
+  if (!sde.raw().is_number_integer() || sde.raw().get<int64_t>() < 0) sde.fail("expected seconds since 1970");
+  lock.source_date_epoch = sde.raw().get<int64_t>();
+  for (const auto& [name, s] : root.at("debian_suites").members()) lock.debian_suites[name] = suite_from(s);
+  for (const auto& [name, r] : root.at("recipes").members()) lock.recipes[name] = recipe_from(r);
+  for (const auto& [name, r] : lock.recipes)
+    if (r.kind == "debian" && !lock.debian_suites.count(r.suite))
+      root.at("recipes").fail(name + " names suite " + r.suite + ", which debian_suites lacks");
+  return lock;
+}
+
+}  // namespace ksimg::recipes

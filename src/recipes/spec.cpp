@@ -1,0 +1,96 @@
+// Kind-specific recipe validation (see spec.hpp; schema: recipes/README.md). Uses the
+// matrix module's strict JSON reader so messages name the file and the JSON path.
+#include "recipes/spec.hpp"
+
+#include <set>
+
+#include "matrix/strict_json.hpp"
+#include "oci/digest.hpp"
+#include "util/error.hpp"
+
+namespace ksimg::recipes {
+
+using matrix::sj::Node;
+
+bool valid_package_name(const std::string& n) {
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+  };
+  if (n.size() < 2 || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= '0' && n[0] <= '9'))) return false;
+  for (char c : n)
+    if (!ok(c)) return false;
+  return true;
+}
+
+namespace {
+
+const std::map<std::string, std::set<std::string>>& kind_keys() {
+  static const std::map<std::string, std::set<std::string>> k{
+      {"debian", {"suite", "packages"}},
+      {"tarball", {"release", "urls", "sha256", "install_dir", "relocate"}},
+      {"script", {"builder", "gcc_configure"}}};
+  return k;
+}
+
+void check_foreign_keys(const Node& r, const std::string& kind) {
+  for (const auto& [other, keys] : kind_keys())
+    if (other != kind)
+      for (const auto& k : keys)
+        if (r.has(k)) r.at(k).fail("belongs to kind " + other + ", not " + kind + "; remove it");
+}
+
+DebianSpec debian_spec(const Node& r) {
+  DebianSpec d{r.str("suite"), r.strs("packages")};
+  if (d.suite.empty() || d.suite.find_first_of("/ ") != std::string::npos)
+    r.at("suite").fail("expected a Debian suite name such as \"trixie\"");
+  if (d.packages.empty()) r.at("packages").fail("lists no packages");
+  std::set<std::string> seen;
+  for (const auto& p : d.packages) {
+    if (!valid_package_name(p)) r.at("packages").fail("'" + p + "' is not a Debian package name");
+    if (!seen.insert(p).second) r.at("packages").fail("'" + p + "' is listed twice");
+  }
+  return d;
+}
+
+TarballSpec tarball_spec(const Node& r) {
+  TarballSpec t{r.strs("urls"), r.str("sha256"), r.str("release"), r.str("install_dir"), r.str("relocate")};
+  if (t.urls.empty()) r.at("urls").fail("lists no URLs");
+  for (const auto& u : t.urls)
+    if (u.rfind("https://", 0) != 0 && u.rfind("http://", 0) != 0)
+      r.at("urls").fail("'" + u + "' is not an http(s) URL");
+  if (!oci::Digest::try_parse("sha256:" + t.sha256)) r.at("sha256").fail("expected 64 lowercase hex digits");
+  if (t.install_dir.empty() || t.install_dir[0] != '/') r.at("install_dir").fail("expected an absolute path");
+  return t;
+}
+
+ScriptSpec script_spec(const Node& r) {
+  ScriptSpec s{r.str("builder"), r.strs("gcc_configure")};
+  if (s.builder != "kernel-only" && s.builder != "musl-cross-make")
+    r.at("builder").fail("unknown builder (allowed: kernel-only, musl-cross-make)");
+  return s;
+}
+
+}  // namespace
+
+std::map<std::string, Spec> load_specs(const matrix::DataFiles& files) {
+  std::map<std::string, Spec> out;
+  for (const auto& [file, text] : files) {
+    if (file.rfind("recipes/", 0) != 0 || !file.ends_with(".json")) continue;
+    auto j = matrix::sj::parse(text, file);
+    Node r(j, file);
+    Spec s{r.str("name"), r.str("kind"), oci::sha256(nlohmann::json(j).dump()).hex(), {}, {}, {}};
+    check_foreign_keys(r, s.kind);
+    if (s.kind == "debian")
+      s.debian = debian_spec(r);
+    else if (s.kind == "tarball")
+      s.tarball = tarball_spec(r);
+    else if (s.kind == "script")
+      s.script = script_spec(r);
+    else
+      r.at("kind").fail("unknown kind (allowed: debian, tarball, script)");
+    out[s.name] = std::move(s);
+  }
+  return out;
+}
+
+}  // namespace ksimg::recipes

@@ -1,0 +1,44 @@
+// The kind-specific part of each recipe (recipes/README.md: kinds debian, tarball, script),
+// validated in depth. matrix::load checks the common keys; this checks the rest.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "matrix/data.hpp"
+
+namespace ksimg::recipes {
+
+struct DebianSpec {
+  std::string suite;                  // "bullseye"
+  std::vector<std::string> packages;  // binary package names, as listed
+};
+
+struct TarballSpec {
+  std::vector<std::string> urls;  // tried in order
+  std::string sha256;             // lowercase hex
+  std::string release, install_dir, relocate;
+};
+
+struct ScriptSpec {
+  std::string builder;  // "kernel-only" | "musl-cross-make"
+  std::vector<std::string> gcc_configure;
+};
+
+struct Spec {
+  std::string name, kind;
+  std::string recipe_sha256;  // sha256 of the recipe's canonical JSON (sorted keys, compact)
+  DebianSpec debian;          // kind "debian"
+  TarballSpec tarball;        // kind "tarball"
+  ScriptSpec script;          // kind "script"
+};
+
+// Every recipes/*.json in `files` (as matrix::data_files returns them), by name. Throws
+// DataError naming the file and key for a missing or malformed kind-specific key, or a key
+// that belongs to another kind.
+std::map<std::string, Spec> load_specs(const matrix::DataFiles& files);
+
+// True for a valid Debian package name (Policy §5.6.1: [a-z0-9][a-z0-9+.-]+).
+bool valid_package_name(const std::string& name);
+
+}  // namespace ksimg::recipes
