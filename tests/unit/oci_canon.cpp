@@ -229,7 +229,7 @@ TEST_CASE("oci canon: xattrs and device nodes from a directory walk") {
   }
 }
 
-TEST_CASE("oci canon: later sources replace earlier entries; prefix and strip_components place members") {
+TEST_CASE("oci canon: later sources replace earlier entries, and prefix and strip_components place members") {
   oci_test::TempDir t;
   oci_test::write_file(t / "a/etc/x", "from a");
   oci_test::write_file(t / "a/etc/y", "only a");
