@@ -47,33 +47,8 @@ CellIdentity identify(const matrix::Matrix& m, const std::map<std::string, std::
   return id;
 }
 
-// "a <= v < b" for the overlap of [from, below) with an era's band; empty when none.
-static std::string overlap(const matrix::Era& e, const matrix::Version& from, const matrix::Version& below) {
-  const matrix::Version& lo = from.before(e.from) ? e.from : from;
-  const matrix::Version& hi = (e.below && e.below->before(below)) ? *e.below : below;
-  if (!lo.before(hi)) return "";
-  return lo.str() + " <= v < " + hi.str();
-}
-
 std::string supported_range(const matrix::Matrix& m, const CellIdentity& id) {
-  const auto& arch = id.cell->arch;
-  const auto& own =
-      *std::find_if(m.eras.begin(), m.eras.end(), [&](auto& e) { return e.name == id.cell->era; });
-  std::string s = own.from.str() + " <= v" + (own.below ? " < " + own.below->str() : "");
-  for (const auto& x : m.exceptions) {
-    if (x.arch != arch) continue;
-    for (const auto& e : m.eras) {
-      const auto& c = m.cell(e.name, arch);
-      std::string range = overlap(e, x.from, x.below);
-      if (range.empty() || !c.recipe) continue;
-      if (&c == id.cell && !matrix::satisfies(*id.recipe, x.require, nullptr))
-        s += "; except " + range + " -> " + x.use_cell + " (" + x.id + ")";
-      else if (&c != id.cell && x.use_cell == id.cell->key() &&
-               !matrix::satisfies(m.recipe(*c.recipe), x.require, nullptr))
-        s += "; also " + range + " (" + x.id + ")";
-    }
-  }
-  return s;
+  return matrix::cell_kernel_range(m, *id.cell, *id.recipe);
 }
 
 std::optional<std::string> other_image_for(const matrix::Matrix& m, const CellIdentity& id,

@@ -73,13 +73,14 @@ static BootSettings load_boot(const Node& b) {
 }
 
 static Arch load_arch(const Matrix& m, const std::string& name, const Node& a) {
-  a.keys({"kernel_arch", "bits", "endian", "triples", "bootlin_dir", "boot_image", "defconfig", "boot",
+  a.keys({"kernel_arch", "bits", "endian", "elf_machine", "triples", "bootlin_dir", "boot_image", "defconfig", "boot",
           "kernel_since", "no_kernel"});
   Arch r;
   r.name = name;
   r.kernel_arch = a.str("kernel_arch");
   r.bits = a.integer("bits");
   r.endian = a.str("endian");
+  r.elf_machine = a.str("elf_machine");
   if (r.bits != 32 && r.bits != 64) a.at("bits").fail("must be 32 or 64");
   if (r.endian != "little" && r.endian != "big") a.at("endian").fail("must be \"little\" or \"big\"");
   for (const auto& [k, v] : a.at("triples").members()) {
@@ -196,8 +197,9 @@ Matrix load(const DataFiles& files) {
 
 DataFiles read_data_dir(const std::filesystem::path& root) {
   DataFiles out;
-  for (const char* sub : {"matrix", "recipes"}) {
+  for (const char* sub : {"matrix", "recipes", "layers"}) {
     std::filesystem::path dir = root / sub;
+    if (std::string(sub) == "layers" && !std::filesystem::exists(dir)) continue;  // optional
     if (!std::filesystem::is_directory(dir))
       throw UsageError("data directory " + root.string() + " has no " + sub +
                        "/ folder; point --data-dir at a ksimg checkout");
@@ -212,7 +214,8 @@ DataFiles data_files(const std::string& root) {
   if (!root.empty()) return read_data_dir(root);
   DataFiles f;
   for (const auto& [k, v] : embedded::files())
-    if (k.rfind("matrix/", 0) == 0 || k.rfind("recipes/", 0) == 0) f[k] = std::string(v);
+    if (k.rfind("matrix/", 0) == 0 || k.rfind("recipes/", 0) == 0 || k.rfind("layers/", 0) == 0)
+      f[k] = std::string(v);
   return f;
 }
 

@@ -37,6 +37,7 @@ struct Arch {
   std::string kernel_arch;  // ARCH=: "mips"
   int bits = 0;
   std::string endian;                          // "little" | "big"
+  std::string elf_machine;                     // readelf -h "Machine:" of its objects
   std::map<std::string, std::string> triples;  // source kind -> triple
   std::optional<std::string> bootlin_dir;
   BootImage boot_image;

@@ -4,6 +4,8 @@
 // version range the problem actually has, and applies whatever source was chosen.
 #include "matrix/resolver.hpp"
 
+#include <algorithm>
+
 #include "util/error.hpp"
 
 namespace ksimg::matrix {
@@ -106,6 +108,33 @@ Resolution resolve(const Matrix& m, const Version& v, const std::string& arch,
   r.image_tag = r.cell->tag();
   if (r.recipe->name != *r.cell->recipe) r.image_tag += "-" + r.recipe->source();
   return r;
+}
+
+// "a <= v < b" for the overlap of [from, below) with an era's band; empty when none.
+static std::string overlap(const Era& e, const Version& from, const Version& below) {
+  const Version& lo = from.before(e.from) ? e.from : from;
+  const Version& hi = (e.below && e.below->before(below)) ? *e.below : below;
+  if (!lo.before(hi)) return "";
+  return lo.str() + " <= v < " + hi.str();
+}
+
+std::string cell_kernel_range(const Matrix& m, const Cell& cell, const Recipe& recipe) {
+  const auto& arch = cell.arch;
+  const auto& own = *std::find_if(m.eras.begin(), m.eras.end(), [&](auto& e) { return e.name == cell.era; });
+  std::string s = own.from.str() + " <= v" + (own.below ? " < " + own.below->str() : "");
+  for (const auto& x : m.exceptions) {
+    if (x.arch != arch) continue;
+    for (const auto& e : m.eras) {
+      const auto& c = m.cell(e.name, arch);
+      std::string range = overlap(e, x.from, x.below);
+      if (range.empty() || !c.recipe) continue;
+      if (&c == &cell && !satisfies(recipe, x.require, nullptr))
+        s += "; except " + range + " -> " + x.use_cell + " (" + x.id + ")";
+      else if (&c != &cell && x.use_cell == cell.key() && !satisfies(m.recipe(*c.recipe), x.require, nullptr))
+        s += "; also " + range + " (" + x.id + ")";
+    }
+  }
+  return s;
 }
 
 }  // namespace ksimg::matrix

@@ -39,6 +39,10 @@ const Era& era_for(const Matrix& m, const Version& v);
 Resolution resolve(const Matrix& m, const Version& v, const std::string& arch,
                    const std::optional<std::string>& source = std::nullopt);
 
+// The kernels a cell's image builds with `recipe`, as text: its band, and the exceptions
+// that move kernels out of it or into it ("4.0 <= v < 6.0; except 4.0 <= v < 4.16 -> k3/x86_64 (...)").
+std::string cell_kernel_range(const Matrix& m, const Cell& cell, const Recipe& recipe);
+
 // "armel, armhf, ..." in data order.
 std::string arch_list(const Matrix& m);
 

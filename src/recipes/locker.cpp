@@ -4,6 +4,8 @@
 // fetched again are re-resolved with it.
 #include "recipes/locker.hpp"
 
+#include "recipes/base.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -193,12 +195,34 @@ void prune_suites(Lock& lock) {
 
 }  // namespace
 
+// Adds the base (layers/base.json) as a debian-kind spec named "base". Its package list is
+// what mmdebstrap resolves when the base is selected, else the list the lock already holds.
+void add_base_spec(Specs& specs, const LockRequest& req, const std::optional<Lock>& existing, bool selected_base) {
+  auto def = load_base(matrix::data_files(req.data_dir));
+  if (!def) return;
+  std::vector<std::string> names;
+  if (selected_base) {
+    std::string mirror = discover_debian_mirror(req.mirror_flag, req.apt_root);
+    log::info("base: resolving " + def->variant + " + " + std::to_string(def->packages.size()) +
+              " packages of " + def->suite + " with mmdebstrap --simulate");
+    for (const auto& [n, v] : simulate_base(*def, mirror, req.keyring.string())) names.push_back(n);
+  } else if (existing && existing->recipes.count(kBaseName)) {
+    for (const auto& p : existing->recipes.at(kBaseName).packages) names.push_back(p.name);
+  }
+  specs[kBaseName] = base_spec(*def, names);
+}
+
 LockResult lock_recipes(const LockRequest& req, http::Transport& t) {
   Specs specs = load_specs(matrix::data_files(req.data_dir));
-  std::set<std::string> sel = selected(req, specs);
   auto old_text = files::read_if_exists(req.lock_file);
   std::optional<Lock> existing;
   if (old_text) existing = parse_lock(*old_text, req.lock_file.string());
+  // The base is locked by a full run or by --recipe base (a --cell run locks only that cell's
+  // recipes); it needs mmdebstrap and the mirror, which the other kinds do not.
+  bool want_base = (req.recipes.empty() && req.cells.empty()) ||
+                   std::find(req.recipes.begin(), req.recipes.end(), kBaseName) != req.recipes.end();
+  add_base_spec(specs, req, existing, want_base);
+  std::set<std::string> sel = selected(req, specs);
   bool full = req.recipes.empty() && req.cells.empty();
   LockResult res;
   res.lock = full ? Lock{} : kept_entries(existing, specs);
