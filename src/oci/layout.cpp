@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <regex>
 
 #include "util/error.hpp"
 
@@ -26,23 +25,26 @@ nlohmann::json empty_index() {
       {"schemaVersion", 2}, {"mediaType", std::string(media::index)}, {"manifests", nlohmann::json::array()}};
 }
 
-// Files ksimg itself may have created in a layout that is still being initialised.
-bool only_our_files(const fs::path& root) {
+// Files ksimg itself may have created in a layout that another process is initialising,
+// including the temp files of its atomic writes ("index.json.tmp-<pid>-<random>").
+// Returns the first other file's name, or "" when there is none.
+std::string foreign_file(const fs::path& root) {
   for (const auto& e : fs::directory_iterator(root)) {
     auto name = e.path().filename().string();
-    if (name != kLockName && name != kTmpName && name != "blobs" && name != "index.json") return false;
+    bool ours = name == kLockName || name == kTmpName || name == "blobs" ||
+                name.rfind("index.json", 0) == 0 || name.rfind("oci-layout", 0) == 0;
+    if (!ours) return name;
   }
-  return true;
+  return "";
 }
 
 void require_layout_or_empty(const fs::path& root) {
   if (!fs::exists(root) || fs::exists(root / "oci-layout")) return;
   if (!fs::is_directory(root))
     throw UsageError("--layout " + root.string() + " exists and is not a directory");
-  if (!only_our_files(root))
-    throw UsageError(root.string() +
-                     " holds other files but no oci-layout, so it is not an OCI layout; "
-                     "choose a new or empty directory");
+  if (auto other = foreign_file(root); !other.empty())
+    throw UsageError(root.string() + " holds other files ('" + other +
+                     "') but no oci-layout, so it is not an OCI layout; choose a new or empty directory");
 }
 
 std::string ref_name(const Descriptor& d) {
@@ -61,8 +63,12 @@ std::string name_of(const nlohmann::json& m) {
 }  // namespace
 
 void validate_tag(std::string_view tag) {
-  static const std::regex re("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
-  if (!std::regex_match(tag.begin(), tag.end(), re))
+  auto word = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  bool ok = !tag.empty() && tag.size() <= 128 && word(tag[0]) &&
+            std::all_of(tag.begin(), tag.end(), [&](char c) { return word(c) || c == '.' || c == '-'; });
+  if (!ok)
     throw UsageError("invalid tag '" + std::string(tag.substr(0, 200)) +
                      "': use 1-128 characters from [a-zA-Z0-9_.-], not starting with '.' or '-'");
 }

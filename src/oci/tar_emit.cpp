@@ -37,6 +37,7 @@ struct Out {
 
 la_ssize_t write_cb(struct archive*, void* ctx, const void* buf, size_t n) {
   auto* out = static_cast<Out*>(ctx);
+  if (out->error) return -1;  // never call a sink again once it has failed
   try {
     (*out->sink)(static_cast<const char*>(buf), n);
     return static_cast<la_ssize_t>(n);
@@ -156,22 +157,7 @@ void write_entry(const Writer& w, const std::string& path, const Entry& e, const
     throw RuntimeError("internal: file '" + path + "' has no data source");
 }
 
-}  // namespace
-
-size_t emit_tar(const Tree& tree, const Spool* spool, const Canon& canon, const ByteSink& sink) {
-  Utf8Locale locale;
-  if (!locale.active())
-    log::warn("the C.UTF-8 locale is missing; non-ASCII member names may not be canonical");
-  WritePtr a(archive_write_new());
-  Out out{&sink, nullptr};
-  Writer w{a.get(), out, spool};
-  w.check(archive_write_set_format_pax_restricted(a.get()), "format");
-  // xattrs as SCHILY.xattr.* records only (what GNU tar, Go and umoci read), not also LIBARCHIVE.xattr.*.
-  if (archive_write_set_format_option(a.get(), "pax", "xattrheader", "SCHILY") != ARCHIVE_OK)
-    throw RuntimeError("this libarchive lacks the pax 'xattrheader' option; ksimg needs libarchive >= 3.6");
-  w.check(archive_write_set_bytes_per_block(a.get(), 1 << 16), "block size");
-  w.check(archive_write_set_bytes_in_last_block(a.get(), 1), "last block");
-  w.check(archive_write_open(a.get(), &out, nullptr, write_cb, nullptr), "open");
+void write_all(const Writer& w, const Tree& tree, const Canon& canon) {
   std::map<uint64_t, std::string> group_first;  // link group -> path that carries the data
   for (const auto& [path, e] : tree.entries()) {
     const char* link_to = nullptr;
@@ -181,7 +167,31 @@ size_t emit_tar(const Tree& tree, const Spool* spool, const Canon& canon, const 
     }
     write_entry(w, path, e, canon, link_to);
   }
-  w.check(archive_write_close(a.get()), "close");
+}
+
+}  // namespace
+
+size_t emit_tar(const Tree& tree, const Spool* spool, const Canon& canon, const ByteSink& sink) {
+  Utf8Locale locale;
+  if (!locale.active())
+    log::warn("the C.UTF-8 locale is missing; non-ASCII member names may not be canonical");
+  WritePtr a(archive_write_new());
+  Out out{&sink, nullptr};
+  Writer w{a.get(), out, spool};
+  try {
+    w.check(archive_write_set_format_pax_restricted(a.get()), "format");
+    // xattrs as SCHILY.xattr.* records only (what GNU tar, Go and umoci read), not also LIBARCHIVE.xattr.*.
+    if (archive_write_set_format_option(a.get(), "pax", "xattrheader", "SCHILY") != ARCHIVE_OK)
+      throw RuntimeError("this libarchive lacks the pax 'xattrheader' option; ksimg needs libarchive >= 3.6");
+    w.check(archive_write_set_bytes_per_block(a.get(), 1 << 16), "block size");
+    w.check(archive_write_set_bytes_in_last_block(a.get(), 1), "last block");
+    w.check(archive_write_open(a.get(), &out, nullptr, write_cb, nullptr), "open");
+    write_all(w, tree, canon);
+    w.check(archive_write_close(a.get()), "close");
+  } catch (...) {
+    archive_write_fail(a.get());  // so archive_write_free does not flush into the sink again
+    throw;
+  }
   return tree.entries().size();
 }
 

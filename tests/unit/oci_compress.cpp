@@ -102,3 +102,20 @@ TEST_CASE("oci compress: parse_compression and profiles") {
   CHECK(oci::compression_profile(oci::Compression::gzip).find("level 6") != std::string::npos);
   CHECK(oci::compression_profile(oci::Compression::zstd).find("level 3") != std::string::npos);
 }
+
+TEST_CASE("oci compress: a failure mid-layer stops the pipeline and leaves no temp file") {
+  for (auto c : {oci::Compression::gzip, oci::Compression::zstd}) {
+    oci_test::TempDir t;
+    oci_test::write_file(t / "tree/a-big", oci_test::pseudo_random(3 << 20, 9));
+    oci_test::write_file(t / "tree/z-last", "z");
+    auto layout = oci::Layout::create(t / "L");
+    oci::LayerOptions o;
+    o.compression = c;
+    oci::LayerWriter w(o);
+    w.add_directory(t / "tree");
+    fs::remove(t / "tree/z-last");  // vanishes after the walk, while the big file is being compressed
+    CHECK_THROWS_AS(w.write(layout), RuntimeError);
+    CHECK(fs::is_empty(layout.temp_dir()));
+    CHECK(fs::is_empty(t / "L/blobs/sha256"));
+  }
+}

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include "oci/layout.hpp"
@@ -128,4 +129,25 @@ TEST_CASE("oci layout: concurrent tag updates from two processes keep both tags"
   CHECK(tags.size() == 2 * kRounds);
   CHECK(std::find(tags.begin(), tags.end(), "p0-0") != tags.end());
   CHECK(std::find(tags.begin(), tags.end(), "p1-0") != tags.end());
+}
+
+TEST_CASE("oci layout: creating one new layout from several threads at once succeeds everywhere") {
+  for (int round = 0; round < 10; ++round) {
+    oci_test::TempDir t;
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i)
+      threads.emplace_back([&, i] {
+        try {
+          auto l = oci::Layout::create(t / "new");
+          l.set_tag("t" + std::to_string(i), some_manifest(l, std::to_string(i)));
+          ++ok;
+        } catch (const std::exception& e) {
+          MESSAGE("thread " << i << ": " << std::string(e.what()));
+        }
+      });
+    for (auto& th : threads) th.join();
+    CHECK(ok == 4);
+    CHECK(oci::Layout::open(t / "new").tags().size() == 4);
+  }
 }
