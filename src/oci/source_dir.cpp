@@ -138,8 +138,8 @@ void walk_dir(Walk& w, const std::string& abs, const std::string& rel) {
 }  // namespace
 
 void add_dir_tree(Tree& tree, const std::filesystem::path& dir, const Placement& where) {
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) throw UsageError(errno_text("cannot use layer source", dir.string()));
+  struct stat st {};  // the root may be a symlink to a directory; nothing below it is followed
+  if (::stat(dir.c_str(), &st) != 0) throw UsageError(errno_text("cannot use layer source", dir.string()));
   if (!S_ISDIR(st.st_mode)) throw UsageError("layer source " + dir.string() + " is not a directory");
   Walk w{tree, where, dir.string(), {}};
   std::string root = dir.string();

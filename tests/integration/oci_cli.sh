@@ -66,6 +66,8 @@ build --layer test.deb --tag deb --layout L >/dev/null
 echo "== path, mtimes past the epoch and the locale do not change the digests"
 cp -a tree "other place" && touch -d '2030-01-01' "other place/etc/pkg.conf" "other place/usr/bin/hi"
 [ "$(build --layer "other place" --tag copy --layout L2)" = "$digest" ] || fail "a copy elsewhere differs"
+ln -s tree tree-link
+[ "$(build --layer tree-link --tag link --layout L8)" = "$digest" ] || fail "a symlink to the tree differs"
 [ "$(LC_ALL=C build --layer tree --tag c --layout L3)" = "$digest" ] || fail "LC_ALL=C changes the digest"
 [ "$(LC_ALL=C.UTF-8 build --layer tree --tag c --layout L4)" = "$digest" ] || fail "LC_ALL=C.UTF-8 changes it"
 [ "$(SOURCE_DATE_EPOCH=1600000000 build --layer tree --tag e --layout L5)" != "$digest" ] ||
