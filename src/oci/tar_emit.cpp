@@ -88,7 +88,7 @@ void set_metadata(archive_entry* ae, const Entry& e, const Canon& c, bool hardli
   archive_entry_set_gid(ae, c.keep_owners ? e.gid : 0);
   if (c.keep_owners && c.keep_names && !e.uname.empty()) archive_entry_copy_uname(ae, e.uname.c_str());
   if (c.keep_owners && c.keep_names && !e.gname.empty()) archive_entry_copy_gname(ae, e.gname.c_str());
-  archive_entry_set_mtime(ae, std::clamp<int64_t>(e.mtime, 0, c.epoch), 0);
+  archive_entry_set_mtime(ae, std::clamp<int64_t>(e.mtime, 0, std::max<int64_t>(c.epoch, 0)), 0);
   if (e.type == EntryType::symlink) archive_entry_copy_symlink(ae, e.symlink.c_str());
   if (e.type == EntryType::chr || e.type == EntryType::blk) {
     archive_entry_set_rdevmajor(ae, e.rdev_major);
