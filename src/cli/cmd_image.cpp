@@ -64,17 +64,24 @@ oci::ImageSpec image_spec(const BuildOpts& o, int64_t epoch) {
   return spec;
 }
 
-void check_sources(const std::vector<std::string>& layers) {
-  for (const auto& l : layers)
-    if (!std::filesystem::exists(l))
+void check_sources(const std::vector<std::string>& layers, const std::string& layout) {
+  namespace fs = std::filesystem;
+  std::string out = fs::weakly_canonical(layout).string() + "/";
+  for (const auto& l : layers) {
+    if (!fs::exists(l))
       throw UsageError("--layer " + l + " does not exist; give a directory or an archive file");
+    std::string src = fs::canonical(l).string() + "/";
+    if (fs::is_directory(l) && out.compare(0, src.size(), src) == 0)
+      throw UsageError("--layout " + layout + " lies inside --layer " + l +
+                       ", which would then contain the image being built; put the layout elsewhere");
+  }
 }
 
 void run_build(const BuildOpts& o) {
   oci::validate_tag(o.tag);
   int64_t epoch = source_date_epoch(o.epoch);
   oci::ImageSpec spec = image_spec(o, epoch);
-  check_sources(o.layers);
+  check_sources(o.layers, o.layout);
   auto layout = oci::Layout::create(o.layout);
   oci::LayerOptions lo;
   lo.source_date_epoch = epoch;

@@ -119,6 +119,8 @@ printf 'plain text\n' > notes.txt
 expect 2 "cannot read layer source" "$KSIMG" image build --layer notes.txt --tag x --layout L
 mkdir -p home && echo mine > home/file
 expect 2 "not an OCI layout" "$KSIMG" image build --layer tree --tag x --layout home
+expect 2 "lies inside --layer" "$KSIMG" image build --layer tree --tag x --layout tree/usr/oci
+[ ! -e tree/usr/oci ] || fail "a refused build still created its layout"
 expect 2 "available tags:" "$KSIMG" inspect L:nope
 expect 2 "name one as LAYOUT:TAG" "$KSIMG" inspect L
 expect 2 "no OCI image layout" "$KSIMG" inspect home
