@@ -9,9 +9,14 @@
 
 namespace ksimg {
 
-TempDir::TempDir(const std::string& prefix) {
+static std::filesystem::path default_parent() {
   const char* env = std::getenv("TMPDIR");
-  std::filesystem::path base = env && *env ? env : "/tmp";
+  return env && *env ? env : "/tmp";
+}
+
+TempDir::TempDir(const std::string& prefix) : TempDir(prefix, default_parent()) {}
+
+TempDir::TempDir(const std::string& prefix, const std::filesystem::path& base) {
   std::string templ = (base / (prefix + ".XXXXXX")).string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
