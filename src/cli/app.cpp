@@ -43,6 +43,7 @@ static void configure(CLI::App& app) {
   add_image(app);
   add_inspect(app);
   add_lock(app);
+  add_toolchain_layer(app);
 }
 
 static void print_help(const std::string& text) {

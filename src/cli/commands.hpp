@@ -18,5 +18,6 @@ void add_matrix(CLI::App& app);
 void add_image(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_lock(CLI::App& app);
+void add_toolchain_layer(CLI::App& app);
 
 }  // namespace ksimg::cli

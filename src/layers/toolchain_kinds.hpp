@@ -1,0 +1,40 @@
+// Internal to src/layers: the per-kind builders behind build_toolchain_layer (toolchain.hpp)
+// and the small pieces they share, declared here so unit tests can reach them.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "layers/toolchain.hpp"
+#include "recipes/spec.hpp"
+
+namespace ksimg::layers::detail {
+
+oci::LayerOptions layer_options(const BuildContext& ctx, int64_t epoch, const oci::Layout& layout);
+
+ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe,
+                            const recipes::LockedRecipe& locked, int64_t epoch, const oci::Layout& layout);
+ToolchainLayer build_tarball(const BuildContext& ctx, const matrix::Recipe& recipe,
+                             const recipes::TarballSpec& spec, const recipes::LockedRecipe& locked,
+                             int64_t epoch, const oci::Layout& layout);
+
+// The links CROSS_COMPILE needs: for each "usr/bin/<triple>-<tool>-<N>" in `paths` (tool one
+// of gcc, cpp, gcc-ar, gcc-nm, gcc-ranlib, gcov, gcov-dump, gcov-tool, lto-dump; N a
+// version) whose unversioned name is not in `paths`, ("usr/bin/<triple>-<tool>",
+// "<triple>-<tool>-<N>"). Sorted by link path; when several versions exist, the highest.
+std::vector<std::pair<std::string, std::string>> cross_links(const std::vector<std::string>& paths,
+                                                             const std::string& triple);
+
+// Runs the SDK's relocation script (`script`, relative to `staging`) so that it sees itself
+// at `install_dir`: in a private mount namespace where `staging` is bind-mounted there.
+// A missing script is skipped (debug log); a failing one is a RuntimeError.
+void relocate_sdk(const std::filesystem::path& staging, const std::string& install_dir,
+                  const std::string& script);
+
+// Sets the modes (directories 0755, regular files 0644) and mtimes (`epoch`) of everything
+// below `root`, files ksimg wrote itself, so the layer depends on neither umask nor clock.
+void normalise_staging(const std::filesystem::path& root, int64_t epoch);
+
+}  // namespace ksimg::layers::detail
