@@ -14,7 +14,7 @@ class Spool {
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
-  // Appends bytes at the end; returns nothing, see end() for the offset before the call.
+  // Appends bytes at the end (read end() first to know where they start).
   void append(const void* data, size_t n);
   uint64_t end() const { return end_; }
   // Reads exactly n bytes at `offset`; throws RuntimeError on short reads.
