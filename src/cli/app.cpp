@@ -42,6 +42,7 @@ static void configure(CLI::App& app) {
   add_matrix(app);
   add_image(app);
   add_inspect(app);
+  add_cell_commands(app);
   add_lock(app);
   add_toolchain_layer(app);
 }

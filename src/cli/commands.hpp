@@ -17,6 +17,7 @@ void add_resolve(CLI::App& app);
 void add_matrix(CLI::App& app);
 void add_image(CLI::App& app);
 void add_inspect(CLI::App& app);
+void add_cell_commands(CLI::App& app);  // build, check, load
 void add_lock(CLI::App& app);
 void add_toolchain_layer(CLI::App& app);
 

@@ -4,8 +4,6 @@
 // fetched again are re-resolved with it.
 #include "recipes/locker.hpp"
 
-#include "recipes/base.hpp"
-
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -14,6 +12,7 @@
 
 #include "matrix/data.hpp"
 #include "recipes/apt_sources.hpp"
+#include "recipes/base.hpp"
 #include "recipes/deb_archive.hpp"
 #include "recipes/spec.hpp"
 #include "util/error.hpp"
@@ -143,9 +142,14 @@ void resolve_recipe(const Spec& s, const SuiteIndex& idx, SuiteResult& out) {
   rep.packages = lr.packages.size();
   rep.external_depends = external_depends(found);
   if (!rep.external_depends.empty()) {
+    // One line per recipe: the first few, all of them with --verbose. These are normally
+    // met by the base layer, which the closure check of `ksimg build` proves.
     std::string list;
-    for (const auto& d : rep.external_depends) list += (list.empty() ? "" : ", ") + d;
-    log::info(s.name + ": Depends not met by the recipe's own packages (informational): " + list);
+    const auto& d = rep.external_depends;
+    size_t shown = log::level() >= log::Level::verbose ? d.size() : std::min<size_t>(d.size(), 3);
+    for (size_t i = 0; i < shown; ++i) list += (i ? ", " : "") + d[i];
+    if (shown < d.size()) list += " and " + std::to_string(d.size() - shown) + " more (-v lists them)";
+    log::info(s.name + ": Depends left to the base layer: " + list);
   }
   out.recipes[s.name] = std::move(lr);
   out.reports.push_back(std::move(rep));
@@ -197,7 +201,8 @@ void prune_suites(Lock& lock) {
 
 // Adds the base (layers/base.json) as a debian-kind spec named "base". Its package list is
 // what mmdebstrap resolves when the base is selected, else the list the lock already holds.
-void add_base_spec(Specs& specs, const LockRequest& req, const std::optional<Lock>& existing, bool selected_base) {
+void add_base_spec(Specs& specs, const LockRequest& req, const std::optional<Lock>& existing,
+                   bool selected_base) {
   auto def = load_base(matrix::data_files(req.data_dir));
   if (!def) return;
   std::vector<std::string> names;

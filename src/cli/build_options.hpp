@@ -1,0 +1,33 @@
+// Options shared by the commands that build from the lock (build, check, load,
+// toolchain-layer): lock file, cache, mirrors, compression, pinning, layout.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "http/transport.hpp"
+#include "layers/toolchain.hpp"
+
+namespace ksimg::cli {
+
+struct BuildOpts {
+  std::string lock_file = "ksimg.lock.json", cache, debian_mirror, tarball_mirror;
+  std::string keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+  std::string compression = "gzip";
+  bool allow_unpinned = false, verify_cache = false;
+};
+
+// The default OCI layout of built cell images: KSIMG_LAYOUT, else $XDG_DATA_HOME/ksimg/oci,
+// else ~/.local/share/ksimg/oci.
+std::string default_layout();
+
+// Adds --layout to `sub`, bound to `layout` (default: default_layout()).
+void add_layout_option(CLI::App* sub, std::string& layout);
+// Adds --lock --cache --debian-mirror --tarball-mirror --keyring --compression
+// --allow-unpinned --verify-cache to `sub`.
+void add_build_options(CLI::App* sub, BuildOpts& o);
+
+// The layers::BuildContext the options describe (reads the lock file if present).
+layers::BuildContext build_context(const BuildOpts& o, http::Transport& t);
+
+}  // namespace ksimg::cli

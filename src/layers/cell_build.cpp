@@ -1,0 +1,94 @@
+// Cell image assembly (see cell_build.hpp): the order is base, toolchain, closure check,
+// launcher, image; the tag is set last, so a failure never leaves a tag pointing at a
+// partial image (the layout's blobs are content-addressed and harmless if unused).
+#include "layers/cell_build.hpp"
+
+#include "layers/cell_image.hpp"
+#include "layers/launcher.hpp"
+#include "matrix/resolver.hpp"
+#include "recipes/apt_sources.hpp"
+#include "recipes/base.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace ksimg::layers {
+
+std::pair<const matrix::Cell*, const matrix::Recipe*> pick_cell(const matrix::Matrix& m,
+                                                                const std::string& cell,
+                                                                const std::optional<std::string>& source) {
+  auto it = m.cells.find(cell);
+  if (it == m.cells.end())
+    throw UsageError("unknown cell '" + cell +
+                     "'; expected ERA/ARCH such as k4/mipsel ('ksimg matrix' lists them)");
+  const matrix::Cell& c = it->second;
+  if (c.unsupported) throw UsageError("cell " + cell + " is unsupported: " + *c.unsupported);
+  if (!source) return {&c, &m.recipe(*c.recipe)};
+  auto s = c.sources.find(*source);
+  if (s == c.sources.end()) {
+    std::string have;
+    for (const auto& [k, v] : c.sources) have += (have.empty() ? "" : ", ") + k;
+    throw UsageError("cell " + cell + " has no '" + *source + "' toolchain; its sources are: " + have);
+  }
+  return {&c, &m.recipe(s->second)};
+}
+
+std::string cell_tag(const matrix::Cell& c, const matrix::Recipe& r) {
+  return c.tag() + (r.name == *c.recipe ? "" : "-" + r.source());
+}
+
+static BaseBuild base_build(const CellBuild& b, int64_t epoch) {
+  auto def = recipes::load_base(matrix::data_files(b.ctx.data_dir));
+  if (!def) throw DataError("layers/base.json is missing from the data; the base layer cannot be built");
+  if (!b.ctx.lock || !b.ctx.lock->recipes.count(recipes::kBaseName))
+    throw UsageError(b.ctx.lock_file +
+                     " does not pin the base layer; run 'ksimg lock' (or 'ksimg lock --recipe base')");
+  BaseBuild bb{*def,
+               b.ctx.lock->recipes.at(recipes::kBaseName),
+               epoch,
+               b.ctx.compression,
+               b.ctx.cache_root,
+               recipes::discover_debian_mirror(b.ctx.debian_mirror),
+               b.ctx.keyring};
+  return bb;
+}
+
+static int64_t epoch_of(const CellBuild& b) {
+  if (b.ctx.source_date_epoch) return *b.ctx.source_date_epoch;
+  if (!b.ctx.lock) throw UsageError("no lock file " + b.ctx.lock_file + "; run 'ksimg lock' first");
+  return b.ctx.lock->source_date_epoch;
+}
+
+CellImage build_cell_image(const CellBuild& b, const oci::Layout& layout) {
+  const auto& m = matrix::get(b.ctx.data_dir);
+  CellImage out;
+  std::tie(out.cell, out.recipe) = pick_cell(m, b.cell, b.source);
+  out.tag = cell_tag(*out.cell, *out.recipe);
+  int64_t epoch = epoch_of(b);
+  log::info(out.tag + ": base layer");
+  out.base = build_base_layer(base_build(b, epoch), layout);
+  log::info(out.tag + ": toolchain layer (" + out.recipe->name + ")");
+  out.toolchain = build_toolchain_layer(b.ctx, *out.recipe, layout);
+  out.closure =
+      check_toolchain_closure({layout.blob_path(out.base.layer.descriptor.digest)}, layout, out.toolchain);
+  log::info(out.tag + ": closure check passed (" + std::to_string(out.closure.binaries) + " binaries, " +
+            std::to_string(out.closure.libraries) + " libraries)");
+  out.launcher =
+      build_launcher_layer(b.kbuild, matrix::data_files(b.ctx.data_dir), epoch, b.ctx.compression, layout);
+  CellImageFacts f{&m,
+                   out.cell,
+                   out.recipe,
+                   out.tag,
+                   out.toolchain.path_dirs,
+                   out.toolchain.cross_compile,
+                   out.recipe->gcc,
+                   out.recipe->binutils.value_or(""),
+                   epoch,
+                   b.revision};
+  out.image =
+      oci::assemble_image(layout, cell_image_spec(f), {out.base.layer, out.toolchain.layer, out.launcher});
+  layout.set_tag(out.tag, out.image.manifest);
+  log::info(out.tag + ": image " + out.image.manifest.digest.str());
+  return out;
+}
+
+}  // namespace ksimg::layers

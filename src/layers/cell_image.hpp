@@ -1,0 +1,29 @@
+// The image config of a cell image (shared/design.md "Names"): Env ARCH, CROSS_COMPILE,
+// KSIMG_ERA, KSIMG_ARCH, KSIMG_RECIPE, PATH; Cmd ["kbuild","--help"]; labels and annotations
+// with the cell's facts.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "matrix/data.hpp"
+#include "oci/image.hpp"
+
+namespace ksimg::layers {
+
+struct CellImageFacts {
+  const matrix::Matrix* matrix = nullptr;
+  const matrix::Cell* cell = nullptr;
+  const matrix::Recipe* recipe = nullptr;
+  std::string image_tag;                      // "k4-mipsel"
+  std::vector<std::string> path_dirs;         // toolchain dirs put before the system PATH
+  std::string cross_compile;                  // "mipsel-linux-gnu-"
+  std::string gcc_version, binutils_version;  // as shipped (e.g. Debian package versions)
+  int64_t source_date_epoch = 0;
+  std::string revision;  // org.opencontainers.image.revision, when known
+};
+
+// "org.kernelsmith.*" label names are documented in README ("Cell images").
+oci::ImageSpec cell_image_spec(const CellImageFacts& f);
+
+}  // namespace ksimg::layers

@@ -1,0 +1,51 @@
+// Launcher layer (see launcher.hpp): staged in a temp dir and written by the canonical
+// layer writer, so its digest depends only on the kbuild binary and the data.
+#include "layers/launcher.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "util/error.hpp"
+#include "util/files.hpp"
+#include "util/tempdir.hpp"
+
+namespace ksimg::layers {
+
+namespace fs = std::filesystem;
+
+fs::path find_kbuild() {
+  if (const char* env = std::getenv("KSIMG_KBUILD"); env && *env) {
+    if (!fs::is_regular_file(env)) throw RuntimeError(std::string("KSIMG_KBUILD=") + env + " is not a file");
+    return env;
+  }
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && fs::is_regular_file(self.parent_path() / "kbuild")) return self.parent_path() / "kbuild";
+  throw RuntimeError(
+      "no kbuild program next to ksimg; build both with scripts/build (build/kbuild) or set KSIMG_KBUILD to "
+      "one");
+}
+
+oci::LayerResult build_launcher_layer(const fs::path& kbuild, const matrix::DataFiles& data,
+                                      int64_t source_date_epoch, oci::Compression compression,
+                                      const oci::Layout& layout) {
+  TempDir stage("launcher");
+  fs::path root = stage / "root";
+  fs::create_directories(root / "usr/local/bin");
+  fs::copy_file(kbuild, root / "usr/local/bin/kbuild");
+  fs::permissions(root / "usr/local/bin/kbuild", fs::perms(0755));
+  for (const auto& [rel, text] : data) {
+    fs::path dest = root / "usr/share/ksimg" / rel;
+    fs::create_directories(dest.parent_path());
+    files::write_atomic(dest, text, 0644);
+  }
+  oci::LayerOptions lo;
+  lo.source_date_epoch = source_date_epoch;
+  lo.compression = compression;
+  oci::LayerWriter w(lo);
+  w.add_directory(root);
+  return w.write(layout);
+}
+
+}  // namespace ksimg::layers

@@ -1,0 +1,23 @@
+// The launcher layer: the static `kbuild` program at /usr/local/bin/kbuild plus the data it
+// was built from under /usr/share/ksimg (matrix/, recipes/, layers/). Kept apart from the
+// toolchain so that a launcher change never re-uploads a toolchain.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "matrix/data.hpp"
+#include "oci/layer.hpp"
+#include "oci/layout.hpp"
+
+namespace ksimg::layers {
+
+// The kbuild binary to ship: KSIMG_KBUILD when set, else `kbuild` next to the running ksimg.
+// Throws RuntimeError saying how to get one.
+std::filesystem::path find_kbuild();
+
+oci::LayerResult build_launcher_layer(const std::filesystem::path& kbuild, const matrix::DataFiles& data,
+                                      int64_t source_date_epoch, oci::Compression compression,
+                                      const oci::Layout& layout);
+
+}  // namespace ksimg::layers
