@@ -92,16 +92,22 @@ void relocate_sdk(const fs::path& staging, const std::string& install_dir, const
   log::info("relocated the SDK to " + install_dir);
 }
 
-void normalise_staging(const fs::path& root, int64_t epoch) {
+static void normalise_one(const fs::path& p, const fs::file_status& st, int64_t epoch) {
   struct timespec ts[2] = {{static_cast<time_t>(epoch), 0}, {static_cast<time_t>(epoch), 0}};
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-    const auto& p = it->path();
-    auto st = it->symlink_status();
-    if (fs::is_directory(st)) ::chmod(p.c_str(), 0755);
-    if (fs::is_regular_file(st)) ::chmod(p.c_str(), 0644);
-    if (::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
-      throw RuntimeError(errno_text("cannot set the time of", p.string()));
-  }
+  if (fs::is_directory(st)) ::chmod(p.c_str(), 0755);
+  if (fs::is_regular_file(st)) ::chmod(p.c_str(), 0644);
+  if (::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+    throw RuntimeError(errno_text("cannot set the time of", p.string()));
+}
+
+void normalise_staging(const fs::path& root, int64_t epoch) {
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
+    normalise_one(it->path(), it->symlink_status(), epoch);
+}
+
+void normalise_parents(const fs::path& root, const fs::path& dir, int64_t epoch) {
+  for (fs::path p = dir; p != root && p.has_relative_path(); p = p.parent_path())
+    normalise_one(p, fs::symlink_status(p), epoch);
 }
 
 }  // namespace ksimg::layers::detail

@@ -54,13 +54,15 @@ ToolchainLayer build_tarball(const BuildContext& ctx, const matrix::Recipe& reci
   log::info(recipe.name + ": " + (got.hit ? "cached " : "downloaded ") + got.file.string());
   fs::create_directories(layout.temp_dir());
   TempDir work("toolchain-sdk", layout.temp_dir());
-  fs::path staging = work / "sdk";
+  // The SDK is staged at <root>/<install_dir>, so the layer lists install_dir and its parents.
+  fs::path root = work / "root", staging = root / spec.install_dir.substr(1);
   fs::create_directories(staging);
   auto ex = oci::extract_archive(got.file, staging, {.strip_top_dir = true});
   log::debug(recipe.name + ": unpacked " + std::to_string(ex.entries) + " entries of " + ex.top_dir + "/");
   relocate_sdk(staging, spec.install_dir, spec.relocate.empty() ? "relocate-sdk.sh" : spec.relocate);
+  normalise_parents(root, staging, epoch);
   oci::LayerWriter w(layer_options(ctx, epoch, layout));
-  w.add_directory(staging, {.prefix = spec.install_dir.substr(1)});
+  w.add_directory(root);
   ToolchainLayer out;
   out.layer = w.write(layout);
   out.cross_compile = recipe.triple + "-";

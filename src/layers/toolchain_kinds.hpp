@@ -36,5 +36,7 @@ void relocate_sdk(const std::filesystem::path& staging, const std::string& insta
 // Sets the modes (directories 0755, regular files 0644) and mtimes (`epoch`) of everything
 // below `root`, files ksimg wrote itself, so the layer depends on neither umask nor clock.
 void normalise_staging(const std::filesystem::path& root, int64_t epoch);
+// The same for `dir` and each directory between it and `root` (not their contents).
+void normalise_parents(const std::filesystem::path& root, const std::filesystem::path& dir, int64_t epoch);
 
 }  // namespace ksimg::layers::detail

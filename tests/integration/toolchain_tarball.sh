@@ -109,6 +109,7 @@ BLOB="$T/oci/blobs/sha256/${DIGEST#sha256:}"
 [ -f "$BLOB" ] || fail "no blob for $DIGEST"
 tar -tzf "$BLOB" >"$T/members"
 grep -qx "${INSTALL#/}/bin/$TRIPLE-gcc" "$T/members" || fail "no bin/$TRIPLE-gcc: $(head "$T/members")"; ok
+grep -qx "opt/" "$T/members" && grep -qx "${INSTALL#/}/" "$T/members" || fail "install_dir and its parents are not listed"; ok
 grep -qx "${INSTALL#/}/bin/mipsel-linux-gcc" "$T/members" || fail "the alias symlink is missing"; ok
 ! grep -q "^${INSTALL#/}/$TOP" "$T/members" || fail "the top directory was not stripped"; ok
 mkdir -p "$T/x" && tar -xzf "$BLOB" -C "$T/x"
