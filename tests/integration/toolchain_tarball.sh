@@ -93,8 +93,12 @@ recipe "$NAME" "$SHA" "$BASE/upstream/$FILE"
 WRONG=$(printf 'not the tarball' | sha256sum | cut -d' ' -f1)
 recipe bootlin-test-wrongsha "$WRONG" "$BASE/upstream/$FILE"
 K() { "$KSIMG" --data-dir "$T/data" "$@"; }
-SOURCE_DATE_EPOCH=1700000000 K lock --recipe "$NAME" --recipe bootlin-test-wrongsha --lock "$T/lock.json" \
-  >/dev/null 2>"$T/err" || fail "lock: $(cat "$T/err")"
+recipe bootlin-test-stale "$SHA" "$BASE/upstream/$FILE"
+SOURCE_DATE_EPOCH=1700000000 K lock --recipe "$NAME" --recipe bootlin-test-wrongsha --recipe bootlin-test-stale \
+  --lock "$T/lock.json" >/dev/null 2>"$T/err" || fail "lock: $(cat "$T/err")"
+recipe bootlin-test-unlocked "$SHA" "$BASE/upstream/$FILE"
+jq '.note = "changed after locking"' "$T/data/recipes/bootlin-test-stale.json" >"$T/stale.json"
+mv "$T/stale.json" "$T/data/recipes/bootlin-test-stale.json"
 layer() {  # layer CACHE TAG [extra flags]: prints the JSON result
   local cache=$1 tag=$2; shift 2
   K toolchain-layer --recipe "$NAME" --lock "$T/lock.json" --layout "$T/oci" --tag "$tag" --cache "$cache" --json "$@"
@@ -127,6 +131,20 @@ before=$(wc -l <"$LOG")
 layer "$T/cache" second >"$T/second.json" 2>"$T/err" || fail "second run: $(cat "$T/err")"
 [ "$(jq -r .layer "$T/second.json")" = "$DIGEST" ] || fail "the layer digest changed: $(jq -r .layer "$T/second.json") != $DIGEST"; ok
 [ "$(wc -l <"$LOG")" = "$before" ] || fail "the second run downloaded again: $(tail -n +$((before + 1)) "$LOG")"; ok
+
+# --- Only what the lock pins: a recipe missing from it or changed since is refused (exit 2)
+# unless --allow-unpinned, which builds it from the recipe as it is.
+for r in bootlin-test-unlocked bootlin-test-stale; do
+  rc=0
+  K toolchain-layer --recipe "$r" --lock "$T/lock.json" --layout "$T/oci" --tag "$r" --cache "$T/cache" \
+    >/dev/null 2>"$T/err" || rc=$?
+  [ "$rc" = 2 ] && grep -qF "run 'ksimg lock --recipe $r'" "$T/err" || fail "$r: exit $rc: $(cat "$T/err")"; ok
+done
+grep -qF 'changed since it was locked' "$T/err" || fail "the stale recipe's error: $(cat "$T/err")"; ok
+K toolchain-layer --recipe bootlin-test-unlocked --lock "$T/lock.json" --layout "$T/oci" --tag unpinned \
+  --cache "$T/cache" --allow-unpinned --json >"$T/unpinned.json" 2>"$T/err" || fail "--allow-unpinned: $(cat "$T/err")"
+jq -e --arg d "$DIGEST" '.layer == $d and (.pinned | not)' "$T/unpinned.json" >/dev/null \
+  || fail "unpinned build: $(cat "$T/unpinned.json")"; ok
 
 # --- A wrong sha256: exit 3, nothing cached.
 rc=0
