@@ -14,6 +14,7 @@
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
+#include "util/progress.hpp"
 
 namespace ksimg::layers {
 
@@ -90,11 +91,16 @@ static void download_one(http::Transport& t, const http::RetryPolicy& retry, con
   req.max_bytes = size ? *size : max_bytes;
   Attempt a{tmp, std::nullopt};
   http::Response resp;
+  Progress progress("download " + url.substr(url.rfind('/') + 1), size.value_or(0));
   try {
     resp = http::with_retry(
         [&] {
           a.restart();
-          return t.send(req, [&](std::string_view chunk) { a.take(chunk); });
+          progress.set(0);
+          return t.send(req, [&](std::string_view chunk) {
+            a.take(chunk);
+            progress.add(chunk.size());
+          });
         },
         retry);
   } catch (const http::TooLargeError&) {
