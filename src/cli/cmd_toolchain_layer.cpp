@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/build_options.hpp"
 #include "cli/commands.hpp"
 #include "layers/cache.hpp"
 #include "layers/toolchain.hpp"
@@ -21,16 +22,10 @@ namespace ksimg::cli {
 namespace {
 
 struct ToolchainOpts {
-  std::string recipe, lock_file = "ksimg.lock.json", layout, tag, cache, debian_mirror, tarball_mirror, base;
-  std::string compression = "gzip";
-  bool allow_unpinned = false, verify_cache = false, json = false;
+  std::string recipe, layout, tag, base;
+  bool json = false;
+  BuildOpts build;
 };
-
-std::optional<recipes::Lock> read_lock(const std::string& file) {
-  auto text = files::read_if_exists(file);
-  if (!text) return std::nullopt;
-  return recipes::parse_lock(*text, file);
-}
 
 // "LAYOUT:TAG" -> the layer blobs of that image, bottom first.
 std::vector<std::filesystem::path> base_blobs(const std::string& arg) {
@@ -84,17 +79,7 @@ void run(const ToolchainOpts& o) {
     throw UsageError("unknown recipe '" + o.recipe + "'; 'ksimg matrix' lists the recipes of each cell");
   const auto& recipe = m.recipe(o.recipe);
   auto transport = http::make_transport();
-  layers::BuildContext ctx;
-  ctx.data_dir = global().data_dir;
-  ctx.lock = read_lock(o.lock_file);
-  ctx.lock_file = o.lock_file;
-  ctx.cache_root = layers::default_cache_root(o.cache);
-  ctx.debian_mirror = o.debian_mirror;
-  ctx.tarball_mirror = o.tarball_mirror;
-  ctx.allow_unpinned = o.allow_unpinned;
-  ctx.verify_cache = o.verify_cache;
-  ctx.compression = oci::parse_compression(o.compression);
-  ctx.transport = transport.get();
+  layers::BuildContext ctx = build_context(o.build, *transport);
   auto lower = o.base.empty() ? std::vector<std::filesystem::path>{} : base_blobs(o.base);
   auto layout = oci::Layout::create(o.layout);
   auto tl = layers::build_toolchain_layer(ctx, recipe, layout);
@@ -117,29 +102,12 @@ void add_toolchain_layer(CLI::App& app) {
                                  "(an image with just that layer) and print the layer digest");
   sub->add_option("--recipe", o->recipe, "Recipe to build (a file name under recipes/, without .json)")
       ->required();
-  sub->add_option("--lock", o->lock_file, "Lock file (env KSIMG_LOCK)")
-      ->envname("KSIMG_LOCK")
-      ->capture_default_str();
   sub->add_option("--layout", o->layout, "OCI image layout directory (created when missing)")->required();
   sub->add_option("--tag", o->tag, "Tag for the one-layer image in the layout")->required();
-  sub->add_option(
-      "--cache", o->cache,
-      "Download cache directory (env KSIMG_CACHE; default $XDG_CACHE_HOME/ksimg or ~/.cache/ksimg)");
-  sub->add_option("--debian-mirror", o->debian_mirror,
-                  "Debian archive root URL (env KSIMG_DEBIAN_MIRROR); default: the host's apt sources")
-      ->envname("KSIMG_DEBIAN_MIRROR");
-  sub->add_option("--tarball-mirror", o->tarball_mirror,
-                  "Base URL tried first for tarballs, as <URL>/<file name> (env KSIMG_TARBALL_MIRROR)")
-      ->envname("KSIMG_TARBALL_MIRROR");
+  add_build_options(sub, o->build);
   sub->add_option(
       "--base-layout", o->base,
       "LAYOUT:TAG of the image the toolchain goes on; its layers are used for the ELF closure check");
-  sub->add_option("--compression", o->compression, "Layer compression: gzip (default) or zstd")
-      ->check(CLI::IsMember({"gzip", "zstd"}));
-  sub->add_flag(
-      "--allow-unpinned", o->allow_unpinned,
-      "Build a recipe the lock does not pin (missing, pending or changed) from the recipe as it is");
-  sub->add_flag("--verify-cache", o->verify_cache, "Re-hash cached downloads before using them");
   sub->add_flag("--json", o->json,
                 "Print the result (digests, CROSS_COMPILE, PATH, packages, closure) as JSON");
   sub->footer(
