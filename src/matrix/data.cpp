@@ -119,7 +119,8 @@ static void load_arches(Matrix& m, const Node& root) {
 static Recipe load_recipe(const std::string& file, const Node& r) {
   // Kind-specific keys are validated in depth by the recipes module; here the summary.
   r.keys({"name", "kind", "arch", "gcc", "binutils", "libc", "triple", "abi", "note", "suite", "packages",
-          "release", "urls", "sha256", "install_dir", "relocate", "builder", "gcc_configure"});
+          "release", "urls", "sha256", "install_dir", "relocate", "builder", "inputs", "steps",
+          "gcc_configure"});
   Recipe x{r.str("name"),   r.str("kind"),         r.str("arch"),    r.str("gcc"),     r.str("libc"),
            r.str("triple"), r.opt_str("binutils"), r.opt_str("abi"), r.opt_str("note")};
   if (x.kind != "debian" && x.kind != "tarball" && x.kind != "script")

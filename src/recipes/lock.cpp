@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "matrix/strict_json.hpp"
+#include "oci/digest.hpp"
 #include "util/error.hpp"
 
 namespace ksimg::recipes {
@@ -39,6 +40,13 @@ ojson recipe_json(const LockedRecipe& r) {
     j["urls"] = r.urls;
     j["sha256"] = r.sha256;
   }
+  if (!r.reason.empty()) j["reason"] = r.reason;
+  if (r.kind == "script" && r.status == "locked") {
+    ojson in = ojson::array();
+    for (const auto& i : r.inputs)
+      in.push_back(ojson{{"name", i.name}, {"urls", i.urls}, {"sha256", i.sha256}});
+    j["inputs"] = in;
+  }
   return j;
 }
 
@@ -54,8 +62,15 @@ LockedPackage package_from(const Node& n) {
           n.str("filename"), u64(n, "size"),   n.str("sha256")};
 }
 
+LockedInput input_from(const Node& n) {
+  n.keys({"name", "urls", "sha256"});
+  LockedInput i{n.str("name"), n.strs("urls"), n.str("sha256")};
+  if (!oci::Digest::try_parse("sha256:" + i.sha256)) n.at("sha256").fail("expected 64 lowercase hex digits");
+  return i;
+}
+
 LockedRecipe recipe_from(const Node& n) {
-  n.keys({"kind", "status", "recipe_sha256", "suite", "packages", "urls", "sha256"});
+  n.keys({"kind", "status", "recipe_sha256", "suite", "packages", "urls", "sha256", "inputs", "reason"});
   LockedRecipe r;
   r.kind = n.str("kind");
   r.status = n.str("status");
@@ -70,6 +85,11 @@ LockedRecipe recipe_from(const Node& n) {
     r.sha256 = n.str("sha256");
   } else if (r.kind != "script") {
     n.at("kind").fail("unknown kind (allowed: debian, tarball, script)");
+  }
+  r.reason = n.opt_str("reason").value_or("");
+  if (r.kind == "script" && r.status == "locked") {
+    for (const Node& i : n.at("inputs").items()) r.inputs.push_back(input_from(i));
+    if (r.inputs.empty()) n.at("inputs").fail("a locked script recipe lists its inputs");
   }
   return r;
 }

@@ -26,14 +26,22 @@ struct LockedPackage {
   std::string sha256;
 };
 
+struct LockedInput {
+  std::string name;               // file name the build sees under /inputs
+  std::vector<std::string> urls;  // tried in order
+  std::string sha256;
+};
+
 struct LockedRecipe {
-  std::string kind;                     // debian | tarball | script
-  std::string status;                   // "locked" | "pending" (inputs not pinned yet)
-  std::string recipe_sha256;            // of the recipe file's canonical JSON when it was locked
-  std::string suite;                    // debian
-  std::vector<LockedPackage> packages;  // debian, in the recipe's order
-  std::vector<std::string> urls;        // tarball
-  std::string sha256;                   // tarball
+  std::string kind;                      // debian | tarball | script
+  std::string status;                    // "locked" | "pending" (inputs not pinned yet)
+  std::string recipe_sha256;             // of the recipe file's canonical JSON when it was locked
+  std::string suite;                     // debian
+  std::vector<LockedPackage> packages;   // debian, in the recipe's order
+  std::vector<std::string> urls;         // tarball
+  std::string sha256;                    // tarball
+  std::vector<LockedInput> inputs = {};  // script (locked): every source tarball, pinned
+  std::string reason = {};               // pending: why the recipe is not pinned ("" = not said)
 };
 
 struct Lock {

@@ -14,6 +14,7 @@
 #include "recipes/apt_sources.hpp"
 #include "recipes/base.hpp"
 #include "recipes/deb_archive.hpp"
+#include "recipes/script.hpp"
 #include "recipes/spec.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
@@ -71,6 +72,11 @@ Lock kept_entries(const std::optional<Lock>& existing, const Specs& specs) {
 }
 
 LockedRecipe lock_static(const Spec& s) {
+  if (s.kind == "script") {
+    LockedRecipe r = lock_script(s);  // recipes/script.cpp
+    if (r.status == "pending") log::warn(s.name + ": pending: " + r.reason);
+    return r;
+  }
   LockedRecipe r;
   r.kind = s.kind;
   r.status = s.kind == "tarball" ? "locked" : "pending";

@@ -1,6 +1,7 @@
 // `ksimg lock`: resolves recipes to exact bytes and writes the lock file (docs/lock.md).
 // debian recipes: each listed package in its suite's signed index -> version, pool path,
-// size, sha256. tarball recipes: their pinned URLs and sha256. script recipes: "pending".
+// size, sha256. tarball recipes: their pinned URLs and sha256. script recipes: their pinned
+// inputs, or "pending" with the reason while an input's sha256 is missing.
 #pragma once
 #include <cstdint>
 #include <filesystem>

@@ -6,6 +6,7 @@
 
 #include "matrix/strict_json.hpp"
 #include "oci/digest.hpp"
+#include "recipes/script.hpp"
 #include "util/error.hpp"
 
 namespace ksimg::recipes {
@@ -28,15 +29,18 @@ const std::map<std::string, std::set<std::string>>& kind_keys() {
   static const std::map<std::string, std::set<std::string>> k{
       {"debian", {"suite", "packages"}},
       {"tarball", {"release", "urls", "sha256", "install_dir", "relocate"}},
-      {"script", {"builder", "gcc_configure"}}};
+      {"script", {"builder", "inputs", "steps", "install_dir", "gcc_configure"}}};
   return k;
 }
 
+// A key of another kind that this kind does not share (install_dir: tarball and script).
 void check_foreign_keys(const Node& r, const std::string& kind) {
+  auto mine = kind_keys().find(kind);
   for (const auto& [other, keys] : kind_keys())
     if (other != kind)
       for (const auto& k : keys)
-        if (r.has(k)) r.at(k).fail("belongs to kind " + other + ", not " + kind + "; remove it");
+        if (r.has(k) && (mine == kind_keys().end() || !mine->second.count(k)))
+          r.at(k).fail("belongs to kind " + other + ", not " + kind + "; remove it");
 }
 
 DebianSpec debian_spec(const Node& r) {
@@ -63,13 +67,6 @@ TarballSpec tarball_spec(const Node& r) {
   return t;
 }
 
-ScriptSpec script_spec(const Node& r) {
-  ScriptSpec s{r.str("builder"), r.strs("gcc_configure")};
-  if (s.builder != "kernel-only" && s.builder != "musl-cross-make")
-    r.at("builder").fail("unknown builder (allowed: kernel-only, musl-cross-make)");
-  return s;
-}
-
 }  // namespace
 
 std::map<std::string, Spec> load_specs(const matrix::DataFiles& files) {
@@ -85,7 +82,7 @@ std::map<std::string, Spec> load_specs(const matrix::DataFiles& files) {
     else if (s.kind == "tarball")
       s.tarball = tarball_spec(r);
     else if (s.kind == "script")
-      s.script = script_spec(r);
+      s.script = script_spec(r);  // recipes/script.cpp
     else
       r.at("kind").fail("unknown kind (allowed: debian, tarball, script)");
     out[s.name] = std::move(s);

@@ -2,6 +2,7 @@
 // validated in depth. matrix::load checks the common keys; this checks the rest.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,18 @@ struct TarballSpec {
   std::string release, install_dir, relocate;
 };
 
+struct ScriptInput {
+  std::string name;                   // file name under /inputs ("gcc-4.4.7.tar.bz2")
+  std::vector<std::string> urls;      // tried in order
+  std::optional<std::string> sha256;  // lowercase hex; nullopt: the pin is missing (null)
+};
+
 struct ScriptSpec {
-  std::string builder;  // "kernel-only" | "musl-cross-make"
-  std::vector<std::string> gcc_configure;
+  std::string builder;                     // "kernel-only" | "musl-cross-make"
+  std::vector<ScriptInput> inputs;         // every source tarball the build reads
+  std::vector<std::string> steps;          // the build script's lines; empty: the builder's template
+  std::string install_dir;                 // absolute, below /opt
+  std::vector<std::string> gcc_configure;  // extra gcc configure arguments, one each
 };
 
 struct Spec {

@@ -129,7 +129,8 @@ TEST_CASE("ksimg lock without network: select, write, re-run byte-identical, mer
   CHECK(l.source_date_epoch == 1700000000);
   CHECK(l.recipes.at("bootlin-2018.02-1-mipsel").sha256 ==
         "97e110476f6f63b056e2f891e36c12f024295855542c8c673d6905d1c17c7f9c");
-  CHECK(l.recipes.at("ko-gcc4.4.7-mipsel").status == "pending");
+  CHECK(l.recipes.at("ko-gcc4.4.7-mipsel").status == "locked");  // its four inputs are pinned
+  CHECK(l.recipes.at("ko-gcc4.4.7-mipsel").inputs.size() == 4);
   CHECK(l.debian_suites.empty());
 
   auto r2 = lock_recipes(request(dir, {"ko-gcc4.4.7-mipsel"}, {"k3/mipsel"}), *t);
