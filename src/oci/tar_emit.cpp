@@ -51,6 +51,7 @@ struct Writer {
   struct archive* a;
   Out& out;
   const Spool* spool;
+  std::vector<char>& buf;  // one read buffer for every file (not a fresh zeroed one per file)
 
   void check(la_ssize_t rc, const std::string& what) const {
     if (out.error) std::rethrow_exception(out.error);
@@ -106,7 +107,8 @@ void copy_disk_file(const Writer& w, const std::string& path, const Entry& e) {
   const std::string& src = e.data.disk_path;
   int fd = ::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) throw RuntimeError(errno_text("cannot open", src));
-  std::vector<char> buf(kChunk);
+  if (e.size > kChunk) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);  // larger readahead when cold
+  auto& buf = w.buf;
   uint64_t done = 0;
   try {
     for (;;) {
@@ -130,7 +132,7 @@ void copy_disk_file(const Writer& w, const std::string& path, const Entry& e) {
 
 void copy_spooled(const Writer& w, const std::string& path, const Entry& e) {
   if (!w.spool) throw RuntimeError("internal: spooled entry '" + path + "' without a spool");
-  std::vector<char> buf(kChunk);
+  auto& buf = w.buf;
   for (uint64_t done = 0; done < e.size;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), e.size - done));
     w.spool->read_at(e.data.offset + done, buf.data(), n);
@@ -177,7 +179,8 @@ size_t emit_tar(const Tree& tree, const Spool* spool, const Canon& canon, const 
     log::warn("the C.UTF-8 locale is missing; non-ASCII member names may not be canonical");
   WritePtr a(archive_write_new());
   Out out{&sink, nullptr};
-  Writer w{a.get(), out, spool};
+  std::vector<char> buf(kChunk);
+  Writer w{a.get(), out, spool, buf};
   try {
     w.check(archive_write_set_format_pax_restricted(a.get()), "format");
     // xattrs as SCHILY.xattr.* records only (what GNU tar, Go and umoci read), not also LIBARCHIVE.xattr.*.
