@@ -27,7 +27,7 @@ ROOTFS=$(realpath "${1:-$BENCH_TMP/rootfs}")
 if [ ! -d "$ROOTFS" ]; then
   mirror=${KSIMG_DEBIAN_MIRROR:-$({ grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' \
             /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true; } | head -1 | awk '{print $2}')}
-  mirror=${mirror:-http://deb.debian.org/debian}
+  [ -n "$mirror" ] || { echo "bench: no Debian mirror in the apt sources; set KSIMG_DEBIAN_MIRROR" >&2; exit 1; }
   echo "bench: making $ROOTFS with mmdebstrap from $mirror" >&2
   SOURCE_DATE_EPOCH=1700000000 mmdebstrap --variant=minbase \
     --include=build-essential,bc,bison,flex,perl,python3,libssl-dev,libelf-dev,rsync,cpio,kmod,xz-utils,zstd,git,ca-certificates,file \
