@@ -8,7 +8,7 @@ set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 for t in mmdebstrap podman skopeo gpgv jq; do command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps)"; done
-mirror=$({ grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources \
+mirror=$({ grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
              /etc/apt/sources.list 2>/dev/null || true; } | head -1 | awk '{print $2}')
 [ -n "${KSIMG_DEBIAN_MIRROR:-$mirror}" ] || skip "no Debian mirror in the host's apt sources"
 curl -sfI --max-time 20 "${KSIMG_DEBIAN_MIRROR:-$mirror}/dists/trixie/InRelease" >/dev/null \
