@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "oci/detail/libarchive.hpp"
+#include "oci/detail/tar_member.hpp"
 #include "util/error.hpp"
 
 namespace ksimg::oci {
@@ -53,24 +54,6 @@ detail::ReadPtr open_inner(Outer& o, const std::string& origin) {
   return inner;
 }
 
-char type_of(archive_entry* e) {
-  if (archive_entry_hardlink(e)) return 'h';
-  switch (archive_entry_filetype(e)) {
-    case AE_IFDIR:
-      return 'd';
-    case AE_IFLNK:
-      return 'l';
-    case AE_IFCHR:
-      return 'c';
-    case AE_IFBLK:
-      return 'b';
-    case AE_IFIFO:
-      return 'p';
-    default:
-      return 'f';
-  }
-}
-
 void list_data_tar(struct archive* outer, const std::string& origin, std::vector<DebMember>& out) {
   Outer o{outer};
   auto inner = open_inner(o, origin);
@@ -78,7 +61,7 @@ void list_data_tar(struct archive* outer, const std::string& origin, std::vector
   int rc;
   while ((rc = archive_read_next_header(inner.get(), &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
     const char* p = archive_entry_pathname(e);
-    DebMember m{base_name(p ? p : ""), type_of(e), {}};
+    DebMember m{base_name(p ? p : ""), detail::entry_type(e), {}};
     if (const char* l = archive_entry_hardlink(e))
       m.link = l;
     else if (const char* s = archive_entry_symlink(e))

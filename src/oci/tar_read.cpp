@@ -6,13 +6,14 @@
 #include <vector>
 
 #include "oci/detail/libarchive.hpp"
+#include "oci/detail/tar_member.hpp"
 #include "util/error.hpp"
 
 namespace ksimg::oci {
 
-namespace {
+namespace detail {
 
-char type_of(archive_entry* e) {
+char entry_type(archive_entry* e) {
   if (archive_entry_hardlink(e)) return 'h';
   switch (archive_entry_filetype(e)) {
     case AE_IFDIR:
@@ -30,11 +31,11 @@ char type_of(archive_entry* e) {
   }
 }
 
-TarMember member_of(archive_entry* e) {
+TarMember entry_member(archive_entry* e) {
   TarMember m;
   const char* p = archive_entry_pathname(e);
   m.path = p ? p : "";
-  m.type = type_of(e);
+  m.type = entry_type(e);
   m.perm = archive_entry_perm(e) & 07777;
   m.uid = archive_entry_uid(e);
   m.gid = archive_entry_gid(e);
@@ -60,6 +61,10 @@ TarMember member_of(archive_entry* e) {
   return m;
 }
 
+}  // namespace detail
+
+namespace {
+
 detail::ReadPtr open_reader(const std::filesystem::path& file, bool raw) {
   detail::ReadPtr a(archive_read_new());
   archive_read_support_filter_all(a.get());
@@ -83,7 +88,7 @@ std::vector<TarMember> list_tar(const std::filesystem::path& file) {
   archive_entry* e;
   int rc;
   while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN)
-    out.push_back(member_of(e));
+    out.push_back(detail::entry_member(e));
   if (rc != ARCHIVE_EOF)
     throw IntegrityError(file.string() + " is corrupt: " + detail::archive_error(a.get()));
   return out;

@@ -4,46 +4,12 @@
 #include "oci/tar_scan.hpp"
 
 #include "oci/detail/libarchive.hpp"
+#include "oci/detail/tar_member.hpp"
 #include "util/error.hpp"
 
 namespace ksimg::oci {
 
 namespace {
-
-char type_of(archive_entry* e) {
-  if (archive_entry_hardlink(e)) return 'h';
-  switch (archive_entry_filetype(e)) {
-    case AE_IFDIR:
-      return 'd';
-    case AE_IFLNK:
-      return 'l';
-    case AE_IFCHR:
-      return 'c';
-    case AE_IFBLK:
-      return 'b';
-    case AE_IFIFO:
-      return 'p';
-    default:
-      return 'f';
-  }
-}
-
-TarMember member_of(archive_entry* e) {
-  TarMember m;
-  const char* p = archive_entry_pathname(e);
-  m.path = p ? p : "";
-  m.type = type_of(e);
-  m.perm = archive_entry_perm(e) & 07777;
-  m.uid = archive_entry_uid(e);
-  m.gid = archive_entry_gid(e);
-  m.mtime = archive_entry_mtime(e);
-  m.size = static_cast<uint64_t>(archive_entry_size(e));
-  if (const char* l = archive_entry_hardlink(e))
-    m.link = l;
-  else if (const char* s = archive_entry_symlink(e))
-    m.link = s;
-  return m;
-}
 
 class ArchiveData : public MemberData {
  public:
@@ -81,7 +47,7 @@ void scan_tar(const std::filesystem::path& file,
   int rc;
   while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
     ArchiveData data(a.get(), origin);
-    fn(member_of(e), data);
+    fn(detail::entry_member(e), data);
   }
   if (rc != ARCHIVE_EOF) throw IntegrityError(origin + " is corrupt: " + detail::archive_error(a.get()));
 }
