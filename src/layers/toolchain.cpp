@@ -8,9 +8,11 @@
 
 #include <cstdlib>
 
+#include "layers/script.hpp"
 #include "layers/toolchain_kinds.hpp"
 #include "oci/inspect.hpp"
 #include "recipes/locker.hpp"
+#include "recipes/script.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/tempdir.hpp"
@@ -33,13 +35,18 @@ std::string unpinned_reason(const BuildContext& ctx, const recipes::Spec& spec) 
   if (it->second.recipe_sha256 != spec.recipe_sha256)
     return "recipes/" + spec.name + ".json changed since it was locked (recipe_sha256 differs)";
   if (it->second.status != "locked")
-    return "recipe " + spec.name + " is " + it->second.status + " in the lock";
+    return "recipe " + spec.name + " is " + it->second.status + " in the lock" +
+           (it->second.reason.empty() ? "" : " (" + it->second.reason + ")");
   return "";
 }
 
 Pin resolve_unpinned(const BuildContext& ctx, const recipes::Spec& spec) {
   Pin p;
   p.pinned = false;
+  if (spec.kind == "script") {
+    p.entry = recipes::lock_script(spec);  // build_script refuses it while an input is unpinned
+    return p;
+  }
   if (spec.kind == "tarball") {
     p.entry.kind = spec.kind;
     p.entry.status = "locked";
@@ -93,15 +100,14 @@ ToolchainLayer build_toolchain_layer(const BuildContext& ctx, const matrix::Reci
   auto it = specs.find(recipe.name);
   if (it == specs.end()) throw UsageError("unknown recipe '" + recipe.name + "'; 'ksimg matrix' lists them");
   const recipes::Spec& spec = it->second;
-  if (spec.kind == "script")
-    throw UsageError("recipe " + recipe.name +
-                     " is of kind script, which ksimg cannot build yet; pick a "
-                     "debian or bootlin source for the cell (ksimg resolve --source)");
+  if (spec.kind == "script" && recipes::lock_script(spec).status != "locked")  // a pin is missing
+    throw UsageError("recipe " + spec.name + " cannot be built: " + recipes::lock_script(spec).reason);
   Pin pin = pin_for(ctx, spec);
   int64_t epoch = epoch_for(ctx, pin);
-  ToolchainLayer out = spec.kind == "debian"
-                           ? detail::build_debian(ctx, recipe, pin.entry, epoch, layout)
-                           : detail::build_tarball(ctx, recipe, spec.tarball, pin.entry, epoch, layout);
+  ToolchainLayer out =
+      spec.kind == "script"   ? detail::build_script(ctx, recipe, spec.script, pin.entry, epoch, layout)
+      : spec.kind == "debian" ? detail::build_debian(ctx, recipe, pin.entry, epoch, layout)
+                              : detail::build_tarball(ctx, recipe, spec.tarball, pin.entry, epoch, layout);
   out.pinned = pin.pinned;
   out.source_date_epoch = epoch;
   log::info(recipe.name + ": layer " + out.layer.descriptor.digest.str() + " (" +

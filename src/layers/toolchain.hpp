@@ -5,8 +5,8 @@
 //    scanners; /usr/bin/<triple>-<tool> -> <triple>-<tool>-<N> links for CROSS_COMPILE;
 //  - tarball: the SDK through the cache (mirror first), unpacked without its top directory,
 //    relocated by its own relocate-sdk.sh to <install_dir>, added under <install_dir>.
-// `script` recipes are a later slice (UsageError). The closure check runs separately
-// (check_toolchain_closure), once the layers below are known.
+//  - script: built from its pinned source tarballs in the base image with podman (script.hpp).
+// The closure check runs separately (check_toolchain_closure), once the layers below are known.
 #pragma once
 #include <cstdint>
 #include <filesystem>
