@@ -15,13 +15,6 @@ namespace ksimg::recipes {
 
 namespace {
 
-std::vector<std::string> words(std::string_view s) {
-  std::vector<std::string> out;
-  std::istringstream in{std::string(s)};
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
 bool starts_with_ci(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && iequals(s.substr(0, p.size()), p);
 }
@@ -46,7 +39,7 @@ std::vector<AptSource> parse_one_line_sources(std::string_view text, const std::
     auto opt = type_end == std::string::npos ? type_end : line.find_first_not_of(" \t", type_end);
     if (opt != std::string::npos && line[opt] == '[' && line.find(']', opt) != std::string::npos)
       line.erase(opt, line.find(']', opt) - opt + 1);  // "[arch=amd64 signed-by=...]" options
-    auto w = words(line);
+    auto w = split_words(line);
     if (w.size() < 3 || (w[0] != "deb" && w[0] != "deb-src")) continue;
     AptSource s{{w[0]}, {w[1]}, {w[2]}, {w.begin() + 3, w.end()}, file};
     out.push_back(std::move(s));
@@ -60,8 +53,8 @@ std::vector<AptSource> parse_deb822_sources(std::string_view text, const std::st
       text,
       [&](const Paragraph& p) {
         if (iequals(p.folded("Enabled"), "no")) return;
-        AptSource s{words(p.folded("Types")), words(p.folded("URIs")), words(p.folded("Suites")),
-                    words(p.folded("Components")), file};
+        AptSource s{split_words(p.folded("Types")), split_words(p.folded("URIs")),
+                    split_words(p.folded("Suites")), split_words(p.folded("Components")), file};
         if (!s.types.empty() && !s.uris.empty()) out.push_back(std::move(s));
       },
       true);

@@ -3,6 +3,7 @@
 #include "recipes/deb_control.hpp"
 
 #include <cctype>
+#include <sstream>
 
 namespace ksimg::recipes {
 
@@ -98,6 +99,13 @@ std::vector<Paragraph> parse_paragraphs(std::string_view text, bool comments) {
   std::vector<Paragraph> out;
   for_each_paragraph(
       text, [&](const Paragraph& p) { out.push_back(p); }, comments);
+  return out;
+}
+
+std::vector<std::string> split_words(std::string_view s) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(s)};
+  for (std::string w; in >> w;) out.push_back(w);
   return out;
 }
 

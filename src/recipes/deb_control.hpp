@@ -49,4 +49,7 @@ std::vector<Paragraph> parse_paragraphs(std::string_view text, bool comments = f
 
 bool iequals(std::string_view a, std::string_view b);
 
+// The whitespace-separated words of a field value (Release's SHA256 lines, sources' Suites).
+std::vector<std::string> split_words(std::string_view s);
+
 }  // namespace ksimg::recipes

@@ -18,13 +18,6 @@ namespace ksimg::recipes {
 
 namespace {
 
-std::vector<std::string> words(std::string_view s) {
-  std::vector<std::string> out;
-  std::istringstream in{std::string(s)};
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
 bool all_digits(std::string_view s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
 }
@@ -58,7 +51,7 @@ IndexEntry index_entry(const std::vector<std::string>& w, const std::string& wha
 }  // namespace
 
 std::optional<int64_t> parse_release_date(std::string_view text) {
-  auto w = words(text);
+  auto w = split_words(text);
   if (!w.empty() && w[0].back() == ',') w.erase(w.begin());  // weekday
   if (w.size() != 5 || !all_digits(w[0]) || w[0].size() > 2 || !all_digits(w[2]) || w[2].size() != 4)
     return std::nullopt;
@@ -100,13 +93,13 @@ Release parse_release(std::string_view text, const std::string& what) {
     if (!r.valid_until_epoch)
       throw IntegrityError(what + ": Valid-Until '" + *r.valid_until + "' is malformed");
   }
-  r.architectures = words(p.folded("Architectures"));
-  r.components = words(p.folded("Components"));
+  r.architectures = split_words(p.folded("Architectures"));
+  r.components = split_words(p.folded("Components"));
   r.acquire_by_hash = iequals(p.folded("Acquire-By-Hash"), "yes");
   if (!p.has("SHA256"))
     throw IntegrityError(what + " has no SHA256 list (ksimg trusts only SHA-256 index digests)");
   for (auto line : p.lines("SHA256")) {
-    auto w = words(line);
+    auto w = split_words(line);
     if (w.empty()) continue;
     IndexEntry e = index_entry(w, what);
     r.sha256[w[2]] = e;
@@ -131,7 +124,7 @@ SigCheck read_status(const std::string& status) {
   bool pending_good = false;
   std::istringstream in(status);
   for (std::string line; std::getline(in, line);) {
-    auto w = words(line);
+    auto w = split_words(line);
     if (w.size() < 2 || w[0] != "[GNUPG:]") continue;
     const std::string& k = w[1];
     std::string key = w.size() > 2 ? w[2] : "?";
