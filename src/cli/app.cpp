@@ -45,6 +45,9 @@ static void configure(CLI::App& app) {
   add_cell_commands(app);
   add_lock(app);
   add_toolchain_layer(app);
+  add_registry_commands(app);
+  add_login_commands(app);
+  add_kbuild(app);
 }
 
 static void print_help(const std::string& text) {

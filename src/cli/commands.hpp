@@ -20,5 +20,8 @@ void add_inspect(CLI::App& app);
 void add_cell_commands(CLI::App& app);  // build, check, load
 void add_lock(CLI::App& app);
 void add_toolchain_layer(CLI::App& app);
+void add_registry_commands(CLI::App& app);  // push, pull (cmd_push.cpp, cmd_pull.cpp)
+void add_login_commands(CLI::App& app);     // login, logout (cmd_login.cpp)
+void add_kbuild(CLI::App& app);             // kbuild on the host (cmd_kbuild.cpp)
 
 }  // namespace ksimg::cli
