@@ -91,6 +91,7 @@ void run_build(const BuildOpts& o) {
   log::debug("compression: " + oci::compression_profile(lo.compression));
   std::vector<oci::LayerResult> layers;
   for (size_t i = 0; i < o.layers.size(); ++i) {
+    lo.progress_label = "write layer " + std::to_string(i + 1) + " (" + o.layers[i] + ")";
     oci::LayerWriter w(lo);
     w.add_path(o.layers[i]);
     auto r = w.write(layout);

@@ -153,6 +153,7 @@ BaseLayer build_base_layer(const BaseBuild& b, const oci::Layout& layout) {
   oci::LayerOptions lo;
   lo.source_date_epoch = b.source_date_epoch;
   lo.compression = b.compression;
+  lo.progress_label = "write base layer";
   oci::LayerWriter w(lo);
   w.add_directory(root);
   out.layer = w.write(layout);

@@ -79,7 +79,7 @@ ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recip
   std::string mirror = recipes::discover_debian_mirror(ctx.debian_mirror);
   while (mirror.ends_with('/')) mirror.pop_back();
   DownloadCache cache(ctx.cache_root);
-  oci::LayerWriter w(layer_options(ctx, epoch, layout));
+  oci::LayerWriter w(layer_options(ctx, epoch, layout, "write " + recipe.name + " layer"));
   TempDir staging("toolchain-staging", layout.temp_dir());
   ToolchainLayer out;
   std::vector<std::string> paths;

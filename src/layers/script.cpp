@@ -204,7 +204,7 @@ ToolchainLayer build_script(const BuildContext& ctx, const matrix::Recipe& recip
     else
       build_tree(ctx, recipe, spec, plan, key, base, p);
   }
-  oci::LayerWriter w(layer_options(ctx, epoch, layout));
+  oci::LayerWriter w(layer_options(ctx, epoch, layout, "write " + recipe.name + " layer"));
   w.add_directory(p.dir / "root");
   ToolchainLayer out;
   out.layer = w.write(layout);

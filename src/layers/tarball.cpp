@@ -34,11 +34,13 @@ std::vector<std::string> tarball_urls(const BuildContext& ctx, const recipes::Lo
 
 }  // namespace
 
-oci::LayerOptions layer_options(const BuildContext& ctx, int64_t epoch, const oci::Layout& layout) {
+oci::LayerOptions layer_options(const BuildContext& ctx, int64_t epoch, const oci::Layout& layout,
+                                const std::string& progress_label) {
   oci::LayerOptions lo;
   lo.source_date_epoch = epoch;
   lo.compression = ctx.compression;
   lo.spool_dir = layout.temp_dir();
+  lo.progress_label = progress_label;
   return lo;
 }
 
@@ -57,11 +59,12 @@ ToolchainLayer build_tarball(const BuildContext& ctx, const matrix::Recipe& reci
   // The SDK is staged at <root>/<install_dir>, so the layer lists install_dir and its parents.
   fs::path root = work / "root", staging = root / spec.install_dir.substr(1);
   fs::create_directories(staging);
-  auto ex = oci::extract_archive(got.file, staging, {.strip_top_dir = true});
+  auto ex = oci::extract_archive(got.file, staging,
+                                 {.strip_top_dir = true, .progress_label = "unpack " + recipe.name});
   log::debug(recipe.name + ": unpacked " + std::to_string(ex.entries) + " entries of " + ex.top_dir + "/");
   relocate_sdk(staging, spec.install_dir, spec.relocate.empty() ? "relocate-sdk.sh" : spec.relocate);
   normalise_parents(root, staging, epoch);
-  oci::LayerWriter w(layer_options(ctx, epoch, layout));
+  oci::LayerWriter w(layer_options(ctx, epoch, layout, "write " + recipe.name + " layer"));
   w.add_directory(root);
   ToolchainLayer out;
   out.layer = w.write(layout);

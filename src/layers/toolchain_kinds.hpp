@@ -12,7 +12,8 @@
 
 namespace ksimg::layers::detail {
 
-oci::LayerOptions layer_options(const BuildContext& ctx, int64_t epoch, const oci::Layout& layout);
+oci::LayerOptions layer_options(const BuildContext& ctx, int64_t epoch, const oci::Layout& layout,
+                                const std::string& progress_label);
 
 ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe,
                             const recipes::LockedRecipe& locked, int64_t epoch, const oci::Layout& layout);

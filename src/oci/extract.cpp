@@ -10,6 +10,7 @@
 #include "oci/detail/libarchive.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/progress.hpp"
 
 namespace ksimg::oci {
 
@@ -129,9 +130,14 @@ ExtractResult extract_archive(const std::filesystem::path& archive, const std::f
   // Canonical, so the symlink check never trips over a symlinked ancestor of dest itself.
   Extraction x{in.get(),         out.get(),          std::filesystem::canonical(dest),
                archive.string(), opts.strip_top_dir, {}};
+  std::optional<Progress> progress;
+  if (!opts.progress_label.empty()) progress.emplace(opts.progress_label, std::filesystem::file_size(archive));
   archive_entry* e;
   int rc;
-  while ((rc = archive_read_next_header(x.in, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) extract_entry(x, e);
+  while ((rc = archive_read_next_header(x.in, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+    extract_entry(x, e);
+    if (progress) progress->set(static_cast<uint64_t>(archive_filter_bytes(x.in, -1)));
+  }
   if (rc != ARCHIVE_EOF) throw IntegrityError(x.origin + " is corrupt: " + detail::archive_error(x.in));
   if (archive_write_close(x.out) != ARCHIVE_OK)
     throw RuntimeError(x.origin + ": cannot finish unpacking: " + detail::archive_error(x.out));

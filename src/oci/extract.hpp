@@ -13,6 +13,9 @@ struct ExtractOptions {
   // Require every member to lie below one top-level directory (Bootlin SDKs, source
   // tarballs) and strip it: its contents land directly in `dest`.
   bool strip_top_dir = false;
+  // When set, shows "<label>" with compressed bytes read against the archive's size on a
+  // terminal (util/progress.hpp).
+  std::string progress_label;
 };
 
 struct ExtractResult {

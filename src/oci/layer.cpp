@@ -5,12 +5,14 @@
 #include "oci/layer.hpp"
 
 #include <zlib.h>
+#include <optional>
 #include <zstd.h>
 
 #include "oci/detail/compress.hpp"
 #include "oci/detail/sources.hpp"
 #include "oci/detail/tar_emit.hpp"
 #include "util/error.hpp"
+#include "util/progress.hpp"
 
 namespace ksimg::oci {
 
@@ -138,9 +140,16 @@ LayerResult LayerWriter::write(const Layout& layout) const {
   auto c = impl_->opts.compression;
   auto compressor = c == Compression::zstd ? detail::make_zstd(tmp->fd()) : detail::make_gzip(tmp->fd());
   LayerResult r;
+  std::optional<Progress> progress;
+  if (!impl_->opts.progress_label.empty()) {
+    uint64_t total = 0;
+    for (const auto& [path, e] : impl_->tree.entries()) total += e.size;
+    progress.emplace(impl_->opts.progress_label, total);
+  }
   r.diff_id = write_tar([&](const char* p, size_t n) {
     r.tar_size += n;
     compressor->write(p, n);
+    if (progress) progress->set(r.tar_size);
   });
   auto blob = compressor->finish();
   r.entries = entry_count();

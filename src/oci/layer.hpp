@@ -55,6 +55,9 @@ struct LayerOptions {
   bool keep_owner_names = false;  // with keep_owners: also keep uname/gname
   // Where file data streamed from archives waits until it is written (default: temp dir).
   std::filesystem::path spool_dir;
+  // When set, write() shows "<label>" with bytes written against the files' total size on
+  // a terminal (util/progress.hpp); nothing elsewhere.
+  std::string progress_label;
 };
 
 // Where a source's entries go in the layer.

@@ -28,7 +28,7 @@ void expect_refused(const std::string& what, TarBuilder b, const std::string& me
   fs::path tar = write_tar(t.path, "x.tar", b);
   fs::create_directories(t / "dest");
   CAPTURE(what);
-  CHECK_THROWS_WITH_AS(oci::extract_archive(tar, t / "dest", {.strip_top_dir = true}),
+  CHECK_THROWS_WITH_AS(oci::extract_archive(tar, t / "dest", {.strip_top_dir = true, .progress_label = {}}),
                        doctest::Contains(message.c_str()), IntegrityError);
   CHECK_FALSE(fs::exists(t / "evil"));
   CHECK_FALSE(fs::exists(t.path.parent_path() / "evil-ksimg-extract-test"));
@@ -47,7 +47,7 @@ TEST_CASE("oci extract: strips the top directory, keeps modes, links and times, 
   b.add("./sdk-1.0/share/doc.txt", '0', "doc\n");
   fs::path tar = write_tar(t.path, "sdk.tar", b);
   fs::create_directories(t / "dest");
-  auto r = oci::extract_archive(tar, t / "dest", {.strip_top_dir = true});
+  auto r = oci::extract_archive(tar, t / "dest", {.strip_top_dir = true, .progress_label = {}});
   CHECK(r.top_dir == "sdk-1.0");
   CHECK(r.entries == 5);
   CHECK(oci_test::read_file(t / "dest/bin/tool") == "#!/bin/sh\n");
