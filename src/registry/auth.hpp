@@ -4,6 +4,8 @@
 // owns challenges (WWW-Authenticate, RFC 9110 §11.6.1), Basic (RFC 7617) and the Bearer
 // token flow of the distribution token spec, token caching and refresh.
 #pragma once
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +23,8 @@ struct Credential {
 };
 
 // Scope strings as the token spec writes them: "repository:ns/kernelsmith:pull,push".
+// Several scopes go in one string separated by spaces (a cross-repository mount needs
+// "repository:ns/b:pull,push repository:ns/a:pull"); each becomes one `scope=` parameter.
 std::string repository_scope(const std::string& repository, bool push);
 
 class Authenticator {
@@ -37,11 +41,19 @@ class Authenticator {
 };
 
 struct AuthOptions {
-  std::string registry;                   // "host[:port]" as written in the image reference
-  std::optional<Credential> credential;   // none: anonymous (tokens are still fetched anonymously)
-  http::Options http;                     // for token requests (CA file, TLS settings)
+  std::string registry;                  // "host[:port]" as written in the image reference
+  std::optional<Credential> credential;  // none: anonymous (tokens are still fetched anonymously)
+  http::Options http;                    // for token requests (CA file, TLS settings)
 };
 
 std::unique_ptr<Authenticator> make_authenticator(const AuthOptions& opts);
+
+// Tests: the transport token requests go through (default: make_transport(opts.http)) and
+// the clock token lifetimes are measured with (default: steady_clock::now).
+struct AuthHooks {
+  std::shared_ptr<http::Transport> transport;
+  std::function<std::chrono::steady_clock::time_point()> now;
+};
+std::unique_ptr<Authenticator> make_authenticator(const AuthOptions& opts, AuthHooks hooks);
 
 }  // namespace ksimg::registry
