@@ -83,7 +83,12 @@ pid_t spawn(std::vector<std::string> argv, const Options& o, Pipe& in, Pipe& out
   sigemptyset(&def);
   sigaddset(&def, SIGPIPE);
   posix_spawnattr_setsigdefault(&attr, &def);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGDEF;
+  if (o.new_process_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  posix_spawnattr_setflags(&attr, flags);
   auto env = merged_env(o.env);
   auto args = c_array(argv);
   auto envp = c_array(env);
@@ -97,12 +102,14 @@ pid_t spawn(std::vector<std::string> argv, const Options& o, Pipe& in, Pipe& out
   return pid;
 }
 
-// Reads what is available on `fd` into `to`; closes it at EOF.
-void drain(Fd& fd, std::string& to, size_t max, const std::string& prog) {
+// Reads what is available on `fd` into `to` (or hands it to the streaming callback); closes
+// it at EOF.
+void drain(Fd& fd, std::string& to, size_t max, const std::string& prog, const Options& o, bool is_err) {
   char buf[65536];
   ssize_t n = ::read(fd.fd, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (n <= 0) return fd.close();
+  if (o.on_output) return o.on_output(std::string_view(buf, static_cast<size_t>(n)), is_err);
   to.append(buf, static_cast<size_t>(n));
   if (to.size() > max) throw RuntimeError(prog + " printed more than " + std::to_string(max) + " bytes");
 }
@@ -116,18 +123,27 @@ void feed(Fd& fd, const std::string& input, size_t& off) {
   if (off == input.size()) fd.close();
 }
 
-void pump(Fd& in, const std::string* input, Fd& out, Fd& err, Result& r, size_t max,
-          const std::string& prog) {
-  size_t off = 0;
+// Forwards a cancel request (once) to the child or its process group.
+void check_cancel(const Options& o, pid_t pid, bool& sent) {
+  if (sent || !o.cancel || !*o.cancel) return;
+  ::kill(o.new_process_group ? -pid : pid, SIGTERM);
+  sent = true;
+}
+
+void pump(Fd& in, const std::string* input, Fd& out, Fd& err, Result& r, const Options& o,
+          const std::string& prog, pid_t pid) {
+  size_t off = 0, max = o.max_output;
+  bool cancel_sent = false;
   if (input && input->empty()) in.close();
   while (in.fd >= 0 || out.fd >= 0 || err.fd >= 0) {
+    check_cancel(o, pid, cancel_sent);
     pollfd p[3];
     Fd* which[3];
     nfds_t n = 0;
     for (Fd* f : {&out, &err})
       if (f->fd >= 0) p[n] = {f->fd, POLLIN, 0}, which[n++] = f;
     if (in.fd >= 0) p[n] = {in.fd, POLLOUT, 0}, which[n++] = &in;
-    if (::poll(p, n, -1) < 0) {
+    if (::poll(p, n, o.cancel ? 500 : -1) < 0) {
       if (errno == EINTR) continue;
       throw RuntimeError(std::string("poll failed while running ") + prog + ": " + std::strerror(errno));
     }
@@ -136,7 +152,7 @@ void pump(Fd& in, const std::string* input, Fd& out, Fd& err, Result& r, size_t 
       if (which[i] == &in)
         feed(in, *input, off);
       else
-        drain(*which[i], which[i] == &out ? r.out : r.err, max, prog);
+        drain(*which[i], which[i] == &out ? r.out : r.err, max, prog, o, which[i] == &err);
     }
   }
 }
@@ -185,9 +201,9 @@ Result run(const std::vector<std::string>& argv, const Options& opts) {
   err.w.close();
   Result r;
   try {
-    pump(in.w, opts.input ? &*opts.input : nullptr, out.r, err.r, r, opts.max_output, argv[0]);
+    pump(in.w, opts.input ? &*opts.input : nullptr, out.r, err.r, r, opts, argv[0], pid);
   } catch (...) {
-    ::kill(pid, SIGKILL);
+    ::kill(opts.new_process_group ? -pid : pid, SIGKILL);
     wait_for(pid);
     throw;
   }

@@ -1,8 +1,10 @@
 // Running a program with an argv vector (never through a shell), capturing its stdout and
 // stderr and its exit status. Used for peer tools such as gpgv.
 #pragma once
+#include <csignal>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +17,14 @@ struct Options {
   std::map<std::string, std::string> env;    // variables set or replaced on top of ours
   std::optional<std::filesystem::path> cwd;  // working directory (else ours)
   size_t max_output = size_t{64} << 20;      // per stream; more is an error
+  // Streaming: when set, both output streams are handed to this callback as they arrive
+  // (true = stderr) instead of being kept in Result (long builds, logs of any size).
+  std::function<void(std::string_view, bool)> on_output;
+  // The child leads a new process group, so a cancel reaches its whole tree (make and gcc).
+  bool new_process_group = false;
+  // When *cancel becomes non-zero (set by a signal handler), the child (its group when
+  // new_process_group) gets SIGTERM; run() still waits for it and returns its status.
+  const volatile std::sig_atomic_t* cancel = nullptr;
 };
 
 struct Result {
