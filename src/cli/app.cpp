@@ -48,6 +48,7 @@ static void configure(CLI::App& app) {
   add_registry_commands(app);
   add_login_commands(app);
   add_kbuild(app);
+  add_boot_test(app);
 }
 
 static void print_help(const std::string& text) {

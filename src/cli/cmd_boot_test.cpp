@@ -1,0 +1,116 @@
+// `ksimg boot-test OUT_DIR` (issue 7): boots the kernel that `kbuild` wrote into OUT_DIR in
+// the cell's qemu (run/boot.hpp), prints the `Linux version` banner and the verdict, and
+// records them in OUT_DIR/metadata.json under "boot". `--kernel FILE --cell ERA/ARCH` boots
+// any kernel image without a kbuild output directory.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "matrix/data.hpp"
+#include "run/boot.hpp"
+#include "util/error.hpp"
+#include "util/files.hpp"
+#include "util/log.hpp"
+
+namespace fs = std::filesystem;
+
+namespace ksimg::cli {
+
+namespace {
+
+struct BootOpts {
+  std::string out, kernel, cell, log;
+  int timeout = 0;
+  bool json = false;
+};
+
+nlohmann::ordered_json read_metadata(const fs::path& file) {
+  auto text = files::read_if_exists(file);
+  if (!text)
+    throw UsageError(file.string() + " does not exist; give the output directory of a kbuild run, or "
+                     "--kernel FILE --cell ERA/ARCH");
+  try {
+    return nlohmann::ordered_json::parse(*text);
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(file.string() + " is not valid JSON (" + e.what() + "); rerun the build");
+  }
+}
+
+// Fills in cell and kernel from OUT/metadata.json where the flags left them empty.
+void complete_from_output(BootOpts& o, const matrix::Matrix& m, nlohmann::ordered_json& meta) {
+  if (o.cell.empty()) {
+    if (!meta.contains("cell") || !meta["cell"].is_string())
+      throw DataError(o.out + "/metadata.json names no cell; pass --cell ERA/ARCH");
+    o.cell = meta["cell"].get<std::string>();
+  }
+  if (!o.kernel.empty()) return;
+  auto slash = o.cell.find('/');
+  auto a = m.arches.find(o.cell.substr(slash + 1));
+  if (slash == std::string::npos || a == m.arches.end()) throw UsageError("unknown cell '" + o.cell + "'");
+  fs::path image = fs::path(o.out) / fs::path(a->second.boot_image.file).filename();
+  o.kernel = image.string();
+  if (!fs::exists(image))
+    throw UsageError(image.string() + " does not exist; build the boot image (kbuild --targets vmlinux,image)");
+}
+
+nlohmann::ordered_json to_json(const run::BootPlan& p, const run::BootResult& r) {
+  return {{"cell", p.cell},       {"status", r.status}, {"banner", r.banner}, {"marker", r.marker},
+          {"reason", r.reason},   {"seconds", r.seconds}, {"log", r.log.string()},
+          {"command", p.argv},    {"verified_settings", p.verified}};
+}
+
+void run_boot(BootOpts o) {
+  const auto& m = matrix::get(global().data_dir);
+  nlohmann::ordered_json meta;
+  if (!o.out.empty()) {
+    meta = read_metadata(fs::path(o.out) / "metadata.json");
+    complete_from_output(o, m, meta);
+  } else if (o.kernel.empty() || o.cell.empty()) {
+    throw UsageError("give OUT_DIR (a kbuild output directory) or both --kernel FILE and --cell ERA/ARCH");
+  }
+  auto slash = o.cell.find('/');
+  if (slash == std::string::npos) throw UsageError("--cell takes ERA/ARCH such as k4/mipsel, not '" + o.cell + "'");
+  fs::path dir = o.out.empty() ? fs::current_path() : fs::path(o.out);
+  auto plan = run::plan_boot(m, o.cell.substr(0, slash), o.cell.substr(slash + 1), o.kernel, dir / "dtbs");
+  if (o.timeout > 0) plan.timeout_seconds = o.timeout;
+  fs::path log_file = o.log.empty() ? dir / "boot.log" : fs::path(o.log);
+  log::info("boot-test " + plan.cell + ": " + plan.qemu + ", up to " + std::to_string(plan.timeout_seconds) +
+            " s, console in " + log_file.string());
+  auto r = run::boot(plan, log_file);
+  if (!o.out.empty()) {
+    meta["boot"] = to_json(plan, r);
+    files::write_atomic(dir / "metadata.json", meta.dump(2) + "\n");
+  }
+  if (o.json)
+    std::cout << to_json(plan, r).dump(2) << "\n";
+  else
+    std::cout << plan.cell << ": boot " << r.status << (r.banner.empty() ? "" : "\n  " + r.banner)
+              << (r.marker.empty() ? "" : "\n  marker: " + r.marker) << (r.reason.empty() ? "" : "\n  " + r.reason)
+              << "\n";
+  if (!r.ok() && r.status != "build-only")
+    throw RuntimeError("boot test of " + plan.cell + " " + r.status + ": " + r.reason + " (log: " +
+                       log_file.string() + ")");
+}
+
+}  // namespace
+
+void add_boot_test(CLI::App& app) {
+  auto o = std::make_shared<BootOpts>();
+  auto* sub = app.add_subcommand("boot-test", "Boot a built kernel in the cell's qemu until it looks for its root fs");
+  sub->add_option("OUT_DIR", o->out, "Output directory of a kbuild run (has metadata.json, the boot image, dtbs/)");
+  sub->add_option("--kernel", o->kernel, "Boot this kernel image instead of OUT_DIR's");
+  sub->add_option("--cell", o->cell, "ERA/ARCH whose qemu settings to use (default: OUT_DIR's metadata.json)");
+  sub->add_option("--timeout", o->timeout, "Seconds before giving up (default: matrix/arches.json, 240)");
+  sub->add_option("--log", o->log, "Where the console log goes (default: OUT_DIR/boot.log)");
+  sub->add_flag("--json", o->json, "Print the result as JSON");
+  sub->footer(
+      "No root file system is given on purpose: success is the kernel's root-fs panic (the\n"
+      "marker regex in matrix/arches.json), which proves it booted through driver init.\n"
+      "Examples:\n"
+      "  ksimg boot-test out/                       # after ksimg kbuild 5.10.223 --arch mipsel -o out --boot-config\n"
+      "  ksimg boot-test --kernel vmlinuz --cell k6/x86_64 --timeout 60\n"
+      "Exit codes: 0 booted (or the cell is build-only), 1 boot failed or timed out, 2 usage, 4 bad metadata.");
+  sub->callback([o] { run_boot(*o); });
+}
+
+}  // namespace ksimg::cli

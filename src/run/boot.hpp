@@ -1,0 +1,56 @@
+// Boot tests (issue 7): boot a built kernel in the cell's qemu-system-* with the machine, cpu,
+// memory, console, dtb and command line of matrix/arches.json (`boot.<era>`), no root file
+// system, for a bounded time. Success is the root-fs panic marker (arches.json
+// boot_success_regex): the kernel came up far enough to look for its root. The qemu command
+// follows the kernelsmith boot harness (../shared/reference/kernelsmith-facts.md §2.4).
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "matrix/data.hpp"
+
+namespace ksimg::run {
+
+struct BootPlan {
+  std::string cell;               // "k4/mipsel"
+  std::string qemu;               // qemu-system-mipsel
+  std::string package;            // the Debian package that ships it (qemu-system-mips)
+  std::vector<std::string> argv;  // the whole qemu command
+  int timeout_seconds = 240;
+  std::string success_regex;
+  bool build_only = false;  // the settings say qemu cannot boot this kernel
+  bool verified = true;     // false: kernelsmith never boot-tested these settings
+};
+
+// The Debian package that provides a qemu system binary ("qemu-system-aarch64" ->
+// "qemu-system-arm"); the binary's own name when unknown.
+std::string qemu_package(const std::string& qemu_binary);
+
+// The boot command for `kernel` (the arch's boot image) of cell era/arch. `dtb_dir` holds the
+// built device trees (OUT/dtbs) when the settings name one. UsageError when the cell has no
+// boot settings (no kernel for that arch and era) or the dtb is missing.
+BootPlan plan_boot(const matrix::Matrix& m, const std::string& era, const std::string& arch,
+                   const std::filesystem::path& kernel, const std::filesystem::path& dtb_dir);
+
+struct BootResult {
+  std::string status;  // passed | failed | timeout | build-only
+  std::string banner;  // the first "Linux version ..." line, if any
+  std::string marker;  // the line that matched the success regex
+  std::string reason;  // why it failed, one line
+  double seconds = 0;
+  std::filesystem::path log;
+  bool ok() const { return status == "passed"; }
+};
+
+// Judges a boot log: passed when a line matches `success_regex`, else failed with the last
+// line the kernel printed (or "no output" when qemu printed nothing).
+BootResult judge_boot_log(const std::string& log, const std::string& success_regex);
+
+// Runs the plan: qemu's console goes to `log_file` (kept), qemu is stopped as soon as the
+// marker appears, and killed at the timeout. RuntimeError naming the Debian package when the
+// qemu binary is missing.
+BootResult boot(const BootPlan& plan, const std::filesystem::path& log_file);
+
+}  // namespace ksimg::run

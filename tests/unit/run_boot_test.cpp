@@ -1,0 +1,94 @@
+// Boot tests (run/boot.hpp): the qemu command per cell against kernelsmith's boot table
+// (../shared/reference/kernelsmith-facts.md §2.4) and the verdict on console logs.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "matrix/data.hpp"
+#include "run/boot.hpp"
+#include "util/error.hpp"
+#include "util/tempdir.hpp"
+
+using namespace ksimg;
+namespace fs = std::filesystem;
+
+namespace {
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& a : v) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("boot plan: k4/mipsel is malta with 256M and ttyS0, no cpu, no dtb") {
+  auto p = run::plan_boot(matrix::builtin(), "k4", "mipsel", "/o/vmlinux", "/o/dtbs");
+  CHECK(joined(p.argv) ==
+        "qemu-system-mipsel -M malta -m 256M -kernel /o/vmlinux -append console=ttyS0 -nographic -no-reboot");
+  CHECK(p.package == "qemu-system-mips");
+  CHECK(p.timeout_seconds == 240);
+  CHECK_FALSE(p.build_only);
+}
+
+TEST_CASE("boot plan: 64-bit MIPS needs a 64-bit cpu, MIPS64R2-generic on k4 and 5KEc on k3") {
+  auto& m = matrix::builtin();
+  CHECK(joined(run::plan_boot(m, "k4", "mips64el", "k", "d").argv).find("-cpu MIPS64R2-generic") != std::string::npos);
+  CHECK(joined(run::plan_boot(m, "k6", "mips64eb", "k", "d").argv).find("qemu-system-mips64 -M malta -cpu MIPS64R2-generic") == 0);
+  CHECK(joined(run::plan_boot(m, "k3", "mips64el", "k", "d").argv).find("-cpu 5KEc") != std::string::npos);
+}
+
+TEST_CASE("boot plan: powerpc64 pseries with 1G and hvc0, arm64 virt cortex-a53, x86_64 pc") {
+  auto& m = matrix::builtin();
+  auto ppc = joined(run::plan_boot(m, "k4", "powerpc64le", "k", "d").argv);
+  CHECK(ppc.find("qemu-system-ppc64 -M pseries -m 1G") == 0);
+  CHECK(ppc.find("-append console=hvc0") != std::string::npos);
+  CHECK(joined(run::plan_boot(m, "k4", "arm64", "k", "d").argv).find("qemu-system-aarch64 -M virt -cpu cortex-a53") == 0);
+  CHECK(joined(run::plan_boot(m, "k6", "x86_64", "k", "d").argv).find("qemu-system-x86_64 -M pc -m 256M") == 0);
+  CHECK(run::qemu_package("qemu-system-x86_64") == "qemu-system-x86");
+  CHECK(run::qemu_package("qemu-system-aarch64") == "qemu-system-arm");
+  CHECK(run::qemu_package("qemu-system-riscv64") == "qemu-system-misc");
+}
+
+TEST_CASE("boot plan: k4/armel versatile passes its dtb and refuses when it was not built") {
+  TempDir t("boot");
+  CHECK_THROWS_AS(run::plan_boot(matrix::builtin(), "k4", "armel", t / "zImage", t / "dtbs"), UsageError);
+  fs::create_directories(t / "dtbs");
+  std::ofstream(t / "dtbs/versatile-pb.dtb") << "dtb";
+  auto p = run::plan_boot(matrix::builtin(), "k4", "armel", t / "zImage", t / "dtbs");
+  CHECK(joined(p.argv).find("-M versatilepb -m 128M -kernel " + (t / "zImage").string() + " -dtb " +
+                            (t / "dtbs/versatile-pb.dtb").string()) != std::string::npos);
+}
+
+TEST_CASE("boot plan: a cell without boot settings and an unknown arch are usage errors") {
+  auto& m = matrix::builtin();
+  CHECK_THROWS_AS(run::plan_boot(m, "k4", "sparc", "k", "d"), UsageError);
+  CHECK_THROWS_AS(run::plan_boot(m, "k4", "powerpcle", "k", "d"), UsageError);
+}
+
+TEST_CASE("boot plan: the k2.6 powerpc64 cell is build-only") {
+  auto p = run::plan_boot(matrix::builtin(), "k2.6", "powerpc64", "k", "d");
+  CHECK(p.build_only);
+}
+
+TEST_CASE("boot log: the root-fs panic passes and yields banner and marker") {
+  std::string log =
+      "Linux version 5.10.223 (kernelsmith@kernelsmith) (mipsel-linux-gnu-gcc-10 (Debian 10.2.1-6) 10.2.1)\r\n"
+      "random: crng init done\r\n"
+      "VFS: Cannot open root device \"(null)\" or unknown-block(0,0): error -6\r\n"
+      "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\r\n";
+  auto r = run::judge_boot_log("[    0.000000] " + log, matrix::builtin().boot_success_regex);
+  CHECK(r.ok());
+  CHECK(r.banner.rfind("Linux version 5.10.223 (kernelsmith@kernelsmith)", 0) == 0);
+  CHECK(r.marker.find("VFS: Cannot open root device") != std::string::npos);
+  CHECK(r.marker.find('\r') == std::string::npos);
+}
+
+TEST_CASE("boot log: a hang after the banner fails with the last line, silence says so") {
+  auto& re = matrix::builtin().boot_success_regex;
+  auto r = run::judge_boot_log("Linux version 4.9.0\nbootconsole [udbg0] disabled\n", re);
+  CHECK_FALSE(r.ok());
+  CHECK(r.status == "failed");
+  CHECK(r.reason.find("last line: bootconsole [udbg0] disabled") != std::string::npos);
+  auto s = run::judge_boot_log("", re);
+  CHECK(s.reason.find("no console output") != std::string::npos);
+}
