@@ -2,7 +2,11 @@
 // are followed here rather than by libcurl, so that credentials are provably dropped when a
 // redirect leaves the request's origin (RFC 6454: scheme, host, port). One easy handle per
 // transport keeps libcurl's connection cache, so requests to the same host reuse connections.
+// Request bodies (PUT/POST/PATCH) stream through CURLOPT_READFUNCTION from memory or from a
+// file range read with pread, so a 600 MB blob is never held in memory.
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -39,15 +43,70 @@ bool is_credential(const std::string& name) {
   return n == "authorization" || n == "proxy-authorization" || n == "cookie";
 }
 
+// The request body being sent: a memory buffer or an open file range, and the position.
+struct Upload {
+  const Body* body = nullptr;
+  int fd = -1;
+  uint64_t pos = 0;
+  std::string error;  // a read failure (the transfer is aborted)
+
+  Upload() = default;
+  explicit Upload(const Body* b) : body(b) {
+    if (!b || b->file.empty()) return;
+    fd = ::open(b->file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw RuntimeError(errno_text("cannot open", b->file.string()));
+  }
+  ~Upload() {
+    if (fd >= 0) ::close(fd);
+  }
+  Upload(const Upload&) = delete;
+  Upload& operator=(const Upload&) = delete;
+};
+
 // State shared with libcurl's callbacks for one transfer.
 struct Transfer {
   const Request* req;
   const Sink* sink;
   Response* resp;
+  Upload* up;
   std::exception_ptr error;
   bool too_big = false;
   bool cut_short = false;  // an error body longer than we keep: the status is the answer
 };
+
+size_t on_read(char* buf, size_t size, size_t n, void* ud) {
+  auto* u = static_cast<Transfer*>(ud)->up;
+  uint64_t left = u->body->size() - std::min(u->pos, u->body->size());
+  size_t want = static_cast<size_t>(std::min<uint64_t>(left, size * n));
+  if (want == 0) return 0;
+  if (u->fd < 0) {
+    std::copy_n(u->body->data.data() + u->pos, want, buf);
+  } else {
+    ssize_t got = ::pread(u->fd, buf, want, static_cast<off_t>(u->body->offset + u->pos));
+    if (got <= 0) {
+      u->error = got < 0 ? errno_text("cannot read", u->body->file.string())
+                         : u->body->file.string() + " is shorter than the body being sent";
+      return CURL_READFUNC_ABORT;
+    }
+    want = static_cast<size_t>(got);
+  }
+  u->pos += want;
+  return want;
+}
+
+int on_seek(void* ud, curl_off_t offset, int origin) {
+  auto* u = static_cast<Transfer*>(ud)->up;
+  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > u->body->size())
+    return CURL_SEEKFUNC_CANTSEEK;
+  u->pos = static_cast<uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+int on_progress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t ulnow) {
+  auto* t = static_cast<Transfer*>(ud);
+  if (t->req->upload_progress && ulnow > 0) t->req->upload_progress(static_cast<uint64_t>(ulnow));
+  return 0;
+}
 
 size_t on_header(char* p, size_t size, size_t n, void* ud) {
   auto* t = static_cast<Transfer*>(ud);
@@ -137,6 +196,7 @@ class CurlTransport final : public Transport {
  private:
   Response once(const Request& req, const Sink& sink);
   Slist configure(const Request& req, Transfer& t, char* errbuf);
+  void configure_method(const Request& req, Transfer& t);
   [[noreturn]] void fail(const Request& req, CURLcode rc, const char* errbuf, const Transfer& t);
 
   Options o_;
@@ -144,11 +204,42 @@ class CurlTransport final : public Transport {
   std::mutex mu_;
 };
 
+bool has_header(const Headers& h, const std::string& name) {
+  return std::any_of(h.begin(), h.end(), [&](const auto& kv) { return lower(kv.first) == name; });
+}
+
+// Method and body: HEAD has no body; PUT/POST/PATCH always send one (maybe empty) with
+// Content-Length, read through on_read; other methods are sent as custom requests.
+void CurlTransport::configure_method(const Request& req, Transfer& t) {
+  if (req.method == "HEAD") {
+    curl_easy_setopt(h_, CURLOPT_NOBODY, 1L);
+    return;
+  }
+  if (req.method == "GET") return;
+  bool with_body = req.method == "PUT" || req.method == "POST" || req.method == "PATCH";
+  if (with_body) {
+    curl_easy_setopt(h_, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h_, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body ? req.body->size() : 0));
+    curl_easy_setopt(h_, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h_, CURLOPT_READDATA, &t);
+    curl_easy_setopt(h_, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(h_, CURLOPT_SEEKDATA, &t);
+    curl_easy_setopt(h_, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h_, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h_, CURLOPT_XFERINFODATA, &t);
+  }
+  if (req.method != "PUT") curl_easy_setopt(h_, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+}
+
 Slist CurlTransport::configure(const Request& req, Transfer& t, char* errbuf) {
   curl_easy_reset(h_);  // keeps the connection cache
   curl_slist* raw = nullptr;
-  for (const auto& [k, v] : req.headers) {
-    curl_slist* next = curl_slist_append(raw, (k + ": " + v).c_str());
+  Headers extra = req.headers;
+  if (req.body && !has_header(extra, "content-type")) extra.emplace_back("Content-Type", req.body->content_type);
+  extra.emplace_back("Expect", "");  // no 100-continue wait before blob bodies
+  for (const auto& [k, v] : extra) {
+    std::string line = v.empty() ? k + ":" : k + ": " + v;  // "Name:" removes a curl default
+    curl_slist* next = curl_slist_append(raw, line.c_str());
     if (!next) {
       curl_slist_free_all(raw);
       throw RuntimeError("libcurl: out of memory building request headers");
@@ -158,11 +249,11 @@ Slist CurlTransport::configure(const Request& req, Transfer& t, char* errbuf) {
   Slist hdrs(raw);
   curl_easy_setopt(h_, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(h_, CURLOPT_HTTPHEADER, hdrs.get());
-  if (req.method == "HEAD") curl_easy_setopt(h_, CURLOPT_NOBODY, 1L);
+  configure_method(req, t);
   curl_easy_setopt(h_, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h_, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h_, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(h_, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(h_, CURLOPT_SSL_VERIFYPEER, o_.tls_verify ? 1L : 0L);
+  curl_easy_setopt(h_, CURLOPT_SSL_VERIFYHOST, o_.tls_verify ? 2L : 0L);
   if (o_.ca_file) curl_easy_setopt(h_, CURLOPT_CAINFO, o_.ca_file->c_str());
   curl_easy_setopt(h_, CURLOPT_CONNECTTIMEOUT, static_cast<long>(o_.connect_timeout.count()));
   curl_easy_setopt(h_, CURLOPT_LOW_SPEED_LIMIT, o_.low_speed_limit);
@@ -180,6 +271,7 @@ Slist CurlTransport::configure(const Request& req, Transfer& t, char* errbuf) {
 void CurlTransport::fail(const Request& req, CURLcode rc, const char* errbuf, const Transfer& t) {
   if (t.error) std::rethrow_exception(t.error);
   std::string what = req.method + " " + req.url + ": ";
+  if (t.up && !t.up->error.empty()) throw RuntimeError(what + t.up->error);
   if (t.too_big)
     throw TooLargeError(what + "the response is larger than the " + std::to_string(req.max_bytes) +
                         "-byte limit; is this the right URL?");
@@ -191,7 +283,10 @@ void CurlTransport::fail(const Request& req, CURLcode rc, const char* errbuf, co
 
 Response CurlTransport::once(const Request& req, const Sink& sink) {
   Response resp;
-  Transfer t{&req, &sink, &resp, nullptr, false, false};
+  Upload up(req.body ? &*req.body : nullptr);
+  static const Body empty;
+  if (!up.body) up.body = &empty;
+  Transfer t{&req, &sink, &resp, &up, nullptr, false, false};
   char errbuf[CURL_ERROR_SIZE] = {0};
   Slist hdrs = configure(req, t, errbuf);
   CURLcode rc = curl_easy_perform(h_);
@@ -218,6 +313,10 @@ Response CurlTransport::send(const Request& req, const Sink& sink) {
       throw RuntimeError(req.method + " " + cur.url + ": redirected to a non-HTTP URL " + next);
     if (origin(next) != origin(cur.url))
       std::erase_if(cur.headers, [](const auto& h) { return is_credential(h.first); });
+    if (r.status == 303 || ((r.status == 301 || r.status == 302) && cur.method == "POST")) {
+      cur.method = "GET";  // RFC 9110 §15.4.4 (303) and the common practice for 301/302 after POST
+      cur.body.reset();
+    }
     cur.url = next;
   }
 }
@@ -229,6 +328,33 @@ std::optional<std::string> Response::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
     if (lower(k) == n) return v;
   return std::nullopt;
+}
+
+Body Body::bytes(std::string data, std::string content_type) {
+  Body b;
+  b.data = std::move(data);
+  b.content_type = std::move(content_type);
+  return b;
+}
+
+Body Body::file_range(std::filesystem::path file, uint64_t offset, uint64_t length) {
+  Body b;
+  b.file = std::move(file);
+  b.offset = offset;
+  b.length = length;
+  return b;
+}
+
+std::string resolve_url(const std::string& base, const std::string& ref) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  char* out = nullptr;
+  bool ok = u && curl_url_set(u.get(), CURLUPART_URL, base.c_str(), 0) == CURLUE_OK &&
+            curl_url_set(u.get(), CURLUPART_URL, ref.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+            curl_url_get(u.get(), CURLUPART_URL, &out, 0) == CURLUE_OK;
+  std::string s = ok && out ? out : "";
+  curl_free(out);
+  if (!ok) throw UsageError("cannot resolve '" + ref + "' against '" + base + "'");
+  return s;
 }
 
 std::string origin(const std::string& url) {

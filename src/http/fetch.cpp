@@ -61,7 +61,7 @@ Response with_retry(const std::function<Response()>& attempt, const RetryPolicy&
     try {
       r = attempt();
       if (!retryable_status(r->status) || i >= policy.attempts) return *r;
-      why = r->url + ": HTTP " + std::to_string(r->status);
+      why = r->url.substr(0, r->url.find('?')) + ": HTTP " + std::to_string(r->status);  // no session tokens
     } catch (const NetworkError& e) {
       if (i >= policy.attempts) throw;
       why = e.what();

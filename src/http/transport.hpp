@@ -19,13 +19,33 @@ namespace ksimg::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// A request body: bytes in memory, or a byte range of a file streamed from disk (never loaded
+// whole), so a failed request can be sent again from the same source.
+struct Body {
+  std::string data;                    // used when `file` is empty
+  std::filesystem::path file;          // stream [offset, offset + length) of this file
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  std::string content_type = "application/octet-stream";
+
+  static Body bytes(std::string data, std::string content_type = "application/octet-stream");
+  static Body file_range(std::filesystem::path file, uint64_t offset, uint64_t length);
+  uint64_t size() const { return file.empty() ? data.size() : length; }
+};
+
+// Called with the number of body bytes sent so far (upload progress). Must not throw.
+using ProgressFn = std::function<void(uint64_t sent)>;
+
 struct Request {
-  std::string method = "GET";  // GET or HEAD
+  std::string method = "GET";  // GET, HEAD, PUT, POST, PATCH or DELETE
   std::string url;             // http:// or https://
   // Sent as given. Credentials (Authorization, Proxy-Authorization, Cookie) are sent only to
   // the request's origin: a redirect to another scheme, host or port drops them.
   Headers headers;
   uint64_t max_bytes = uint64_t{64} << 20;  // body limit; a larger body is an error
+  // PUT/POST/PATCH: sent with Content-Length (and Content-Type); absent means an empty body.
+  std::optional<Body> body;
+  ProgressFn upload_progress;  // optional
 };
 
 struct Response {
@@ -50,8 +70,11 @@ struct Options {
   long low_speed_limit = 1;                 // bytes per second
   int max_redirects = 10;
   std::string user_agent = "ksimg/0.1";
-  // Extra CA bundle (tests, private registries). TLS peer and host verification stay on.
+  // Extra CA bundle (tests, private registries).
   std::optional<std::filesystem::path> ca_file;
+  // TLS peer and host verification. Turn off only when the user asks for one registry
+  // (--tls-verify=false); the caller warns the user.
+  bool tls_verify = true;
 };
 
 // A transport failure worth retrying: DNS, connect, reset, timeout, TLS handshake.
@@ -82,9 +105,13 @@ class Transport {
 };
 
 // The libcurl transport: one handle, so connections are reused across requests; TLS
-// verification always on; connect and low-speed timeouts from `opts`. Not thread-safe:
+// verification on unless opts.tls_verify is false; connect and low-speed timeouts from `opts`. Not thread-safe:
 // give each thread its own.
 std::unique_ptr<Transport> make_transport(const Options& opts = {});
+
+// `ref` (a Location header: absolute URL, absolute path or relative path) resolved against
+// the absolute URL `base` (RFC 3986 §5.2); throws UsageError when either cannot be parsed.
+std::string resolve_url(const std::string& base, const std::string& ref);
 
 // "scheme://host:port" of an absolute http(s) URL, lower-cased, default port filled in;
 // throws UsageError for a URL that is not one.
