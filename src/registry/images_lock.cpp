@@ -1,0 +1,85 @@
+// images.lock.json reading, merging and atomic writing (see images_lock.hpp and the schema in
+// docs/registry.md). Written with util/files.hpp (temp file, fsync, rename) under a FileLock
+// so concurrent pushes never lose each other's pins.
+#include "registry/images_lock.hpp"
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "registry/reference.hpp"
+#include "util/error.hpp"
+#include "util/files.hpp"
+
+namespace ksimg::registry {
+
+namespace {
+
+Pin parse_pin(const std::string& file, const std::string& tag, const nlohmann::json& e) {
+  auto bad = [&](const std::string& why) {
+    return DataError(file + ": images." + tag + ": " + why + "; fix it or delete the entry and push again");
+  };
+  if (!e.is_object() || !e.contains("reference") || !e["reference"].is_string() || !e.contains("digest") ||
+      !e["digest"].is_string() || !e.contains("size") || !e["size"].is_number_integer())
+    throw bad("needs reference, digest and size");
+  Pin p;
+  p.cell = e.contains("cell") && e["cell"].is_string() ? e["cell"].get<std::string>() : "";
+  p.reference = e["reference"].get<std::string>();
+  auto d = oci::Digest::try_parse(e["digest"].get<std::string>());
+  if (!d) throw bad("digest is not sha256:<64 hex>");
+  p.digest = *d;
+  p.size = e["size"].get<int64_t>();
+  try {
+    auto ref = parse_reference(p.reference);
+    if (!ref.digest || *ref.digest != p.digest) throw bad("the reference does not end in @" + p.digest.str());
+  } catch (const UsageError& ue) {
+    throw bad(ue.what());
+  }
+  return p;
+}
+
+}  // namespace
+
+std::filesystem::path default_images_lock() {
+  const char* env = std::getenv("KSIMG_IMAGES_LOCK");
+  return env && *env ? std::filesystem::path(env) : std::filesystem::path("images.lock.json");
+}
+
+Pins read_images_lock(const std::filesystem::path& path) {
+  auto text = files::read_if_exists(path);
+  Pins out;
+  if (!text) return out;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw DataError(path.string() + " is not JSON; fix it or delete it and push again");
+  if (j.value("schema_version", 0) != 1)
+    throw DataError(path.string() + ": schema_version must be 1 (this ksimg reads only version 1)");
+  if (!j.contains("images") || !j["images"].is_object()) throw DataError(path.string() + ": no \"images\" object");
+  for (const auto& [tag, e] : j["images"].items()) out[tag] = parse_pin(path.string(), tag, e);
+  return out;
+}
+
+std::string images_lock_json(const Pins& pins) {
+  nlohmann::ordered_json images = nlohmann::ordered_json::object();
+  for (const auto& [tag, p] : pins)
+    images[tag] = {{"cell", p.cell}, {"reference", p.reference}, {"digest", p.digest.str()}, {"size", p.size}};
+  nlohmann::ordered_json j = {{"schema_version", 1}, {"images", images}};
+  return j.dump(2) + "\n";
+}
+
+void update_images_lock(const std::filesystem::path& path, const Pins& updates) {
+  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  std::filesystem::create_directories(dir);
+  files::FileLock lock(dir / (path.filename().string() + ".lock"));
+  Pins pins = read_images_lock(path);
+  for (const auto& [tag, p] : updates) pins[tag] = p;
+  files::write_atomic(path, images_lock_json(pins));
+}
+
+std::optional<Pin> find_pin(const std::filesystem::path& path, const std::string& tag) {
+  auto pins = read_images_lock(path);
+  auto it = pins.find(tag);
+  if (it == pins.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace ksimg::registry

@@ -1,0 +1,153 @@
+// Image pull (see pull.hpp): distribution-spec v1.1 "Pulling manifests" (end-3, Accept and
+// Docker-Content-Digest, which MUST match the content when used), "Pulling blobs" (end-2),
+// and image-spec image-layout.md (blobs MUST match their digest). Media types from
+// image-spec media-types.md and Docker's manifest v2 schema 2.
+#include "registry/pull.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace ksimg::registry {
+
+namespace {
+
+constexpr const char* kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+constexpr const char* kDockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+struct Fetched {
+  std::string bytes, media_type;
+  oci::Digest digest;
+};
+
+Fetched get_manifest(Session& s, const std::string& repo, const std::string& ref) {
+  http::Request req;
+  req.url = s.url(repo, "manifests/" + ref);
+  req.headers = {{"Accept", manifest_accept()}};
+  req.max_bytes = 4 << 20;
+  http::Response r = s.send_retry([&] { return req; }, repository_scope(repo, false));
+  if (!r.ok()) s.fail(req, r, r.status == 404 ? "no such image" : "");
+  Fetched f{r.body, r.header("content-type").value_or(""), oci::sha256(r.body)};
+  auto j = nlohmann::json::parse(f.bytes, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.contains("mediaType") && j["mediaType"].is_string())
+    f.media_type = j["mediaType"].get<std::string>();
+  auto said = r.header("docker-content-digest");
+  if (said && !said->empty() && *said != f.digest.str())
+    throw IntegrityError(s.registry().name() + "/" + repo + ":" + ref + ": the manifest hashes to " + f.digest.str() +
+                         " but the registry says " + *said + "; refusing it");
+  return f;
+}
+
+bool is_index(const std::string& mt) {
+  return mt == oci::media::index || mt == kDockerList;
+}
+
+// The host platform's manifest digest in an index or manifest list.
+std::string pick_platform(const Fetched& idx, const std::string& what) {
+  auto j = nlohmann::json::parse(idx.bytes, nullptr, false);
+  auto host = oci::Platform::host();
+  if (!j.is_discarded() && j.contains("manifests") && j["manifests"].is_array())
+    for (const auto& m : j["manifests"]) {
+      auto d = oci::Descriptor::from_json(m);
+      if (d.platform && d.platform->os == host.os && d.platform->architecture == host.architecture)
+        return d.digest.str();
+    }
+  throw UsageError(what + " is an index with no " + host.str() + " image");
+}
+
+// Downloads one blob into `tmp` (truncated for each try), checking size and digest.
+uint64_t fetch_blob(Session& s, const std::string& repo, const oci::Descriptor& d, files::AtomicFile& tmp,
+                    const std::function<void(uint64_t)>& progress) {
+  http::Request req;
+  req.url = s.url(repo, "blobs/" + d.digest.str());
+  req.max_bytes = static_cast<uint64_t>(d.size);
+  std::unique_ptr<oci::Sha256> h;
+  uint64_t got = 0;
+  http::Response r;
+  try {
+    r = s.send_retry([&] {
+      if (::ftruncate(tmp.fd(), 0) != 0 || ::lseek(tmp.fd(), 0, SEEK_SET) != 0)
+        throw RuntimeError(errno_text("cannot truncate", tmp.temp_path().string()));
+      h = std::make_unique<oci::Sha256>();
+      got = 0;
+      return req;
+    }, repository_scope(repo, false), [&](std::string_view b) {
+      tmp.write(b);
+      h->update(b);
+      got += b.size();
+      if (progress) progress(got);
+    });
+  } catch (const http::TooLargeError&) {
+    throw IntegrityError("blob " + d.digest.str() + " from " + s.registry().name() + "/" + repo + " is larger than its " +
+                         std::to_string(d.size) + " bytes; refusing it, nothing was stored");
+  }
+  if (!r.ok()) s.fail(req, r, "cannot download the blob");
+  auto digest = h->finish();
+  if (got != static_cast<uint64_t>(d.size) || digest != d.digest)
+    throw IntegrityError("blob " + d.digest.str() + " from " + s.registry().name() + "/" + repo + " arrived as " +
+                         std::to_string(got) + " bytes hashing to " + digest.str() + " (expected " +
+                         std::to_string(d.size) + " bytes); refusing it, nothing was stored");
+  return got;
+}
+
+}  // namespace
+
+const std::string& manifest_accept() {
+  static const std::string a = std::string(oci::media::manifest) + ", " + std::string(oci::media::index) + ", " +
+                               kDockerManifest + ", " + kDockerList;
+  return a;
+}
+
+PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& layout, const std::string& layout_tag,
+                      const PullOptions& opts, TransferEvents* ev) {
+  oci::validate_tag(layout_tag);
+  Session& s = reg.worker_session(0);
+  Fetched m = get_manifest(s, ref.repository, ref.manifest_ref());
+  if (ref.digest && m.digest != *ref.digest)
+    throw IntegrityError(ref.str() + ": the registry sent a manifest hashing to " + m.digest.str() +
+                         "; refusing it, nothing was stored");
+  if (is_index(m.media_type)) {
+    if (ref.digest || opts.manifest_size) throw UsageError(ref.str() + " pins an index; pin the platform manifest");
+    m = get_manifest(s, ref.repository, pick_platform(m, ref.str()));
+  }
+  if (opts.manifest_size && static_cast<int64_t>(m.bytes.size()) != *opts.manifest_size)
+    throw IntegrityError(ref.str() + ": the manifest has " + std::to_string(m.bytes.size()) + " bytes, the pin says " +
+                         std::to_string(*opts.manifest_size) + "; refusing it, nothing was stored");
+  if (m.media_type.empty()) m.media_type = std::string(oci::media::manifest);
+  auto blobs = manifest_blobs(m.bytes);
+  PullResult res{layout_tag, "", {m.media_type, m.digest, static_cast<int64_t>(m.bytes.size()), {}, std::nullopt},
+                 {}, 0, 0};
+  res.reference = reg.name() + "/" + ref.repository + (ref.tag.empty() ? "" : ":" + ref.tag) + "@" + m.digest.str();
+  std::vector<std::unique_ptr<files::AtomicFile>> tmps(blobs.size());
+  res.blobs.resize(blobs.size());
+  parallel_for(blobs.size(), opts.jobs, [&](size_t i, size_t w) {
+    const auto& d = blobs[i];
+    res.blobs[i].desc = d;
+    if (ev) ev->blob_started(d);
+    auto t0 = std::chrono::steady_clock::now();
+    if (layout.has_blob(d.digest, d.size)) {
+      res.blobs[i].action = BlobAction::skipped;
+    } else {
+      tmps[i] = layout.begin_blob();
+      res.blobs[i].bytes_sent = fetch_blob(reg.worker_session(w), ref.repository, d, *tmps[i],
+                                           [&](uint64_t n) { if (ev) ev->blob_progress(d, n); });
+    }
+    res.blobs[i].seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (ev) ev->blob_finished(res.blobs[i]);
+  });
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    if (tmps[i]) layout.commit_blob(*tmps[i], blobs[i].digest, blobs[i].size);
+    (tmps[i] ? res.bytes_received : res.bytes_skipped) += static_cast<uint64_t>(blobs[i].size);
+  }
+  auto stored = layout.put_blob(m.bytes, m.media_type);
+  res.manifest.digest = stored.digest;
+  layout.set_tag(layout_tag, res.manifest);
+  return res;
+}
+
+}  // namespace ksimg::registry

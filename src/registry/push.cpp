@@ -1,0 +1,120 @@
+// Image push (see push.hpp), distribution-spec v1.1 "Pushing blobs" then "Pushing
+// Manifests": blobs before the manifest that references them, the manifest by digest
+// before any tag (end-7a), Content-Type equal to the manifest's mediaType, and the
+// registry's Docker-Content-Digest checked against ours.
+#include "registry/push.hpp"
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace ksimg::registry {
+
+void parallel_for(size_t n, int jobs, const std::function<void(size_t, size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr first;
+  std::mutex mu;
+  auto worker = [&](size_t w) {
+    for (size_t i; !failed && (i = next++) < n;) {
+      try {
+        fn(i, w);
+      } catch (...) {
+        std::lock_guard lk(mu);
+        if (!first) first = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(jobs, 1)));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+  worker(0);
+  for (auto& t : pool) t.join();
+  if (first) std::rethrow_exception(first);
+}
+
+std::vector<oci::Descriptor> manifest_blobs(const std::string& manifest_bytes) {
+  auto j = nlohmann::json::parse(manifest_bytes, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("schemaVersion", 0) != 2 || !j.contains("config") ||
+      !j.contains("layers") || !j["layers"].is_array())
+    throw IntegrityError("not an image manifest (schemaVersion 2 with config and layers)");
+  std::vector<oci::Descriptor> out{oci::Descriptor::from_json(j["config"])};
+  std::set<oci::Digest> seen{out[0].digest};
+  for (const auto& l : j["layers"]) {
+    auto d = oci::Descriptor::from_json(l);
+    if (seen.insert(d.digest).second) out.push_back(d);
+  }
+  return out;
+}
+
+namespace {
+
+void put_manifest(Session& s, const std::string& repo, const std::string& ref, const oci::Descriptor& m,
+                  const std::string& bytes) {
+  http::Request req;
+  req.method = "PUT";
+  req.url = s.url(repo, "manifests/" + ref);
+  req.body = http::Body::bytes(bytes, m.media_type);
+  http::Response r = s.send_retry([&] { return req; }, repository_scope(repo, true));
+  if (!r.ok()) s.fail(req, r, "the manifest was not stored");
+  auto got = r.header("docker-content-digest");
+  if (got && !got->empty() && *got != m.digest.str())
+    throw IntegrityError(s.registry().name() + " stored manifest " + m.digest.str() + " of " + repo + " as " +
+                         *got + "; it must keep the exact bytes");
+}
+
+std::vector<BlobResult> push_blobs(Registry& reg, const oci::Layout& layout, const std::string& repo,
+                                   const std::vector<oci::Descriptor>& blobs, const PushOptions& opts,
+                                   TransferEvents* ev) {
+  std::vector<BlobResult> results(blobs.size());
+  parallel_for(blobs.size(), opts.jobs, [&](size_t i, size_t w) {
+    Session* s = &reg.worker_session(w);
+    const auto& d = blobs[i];
+    if (ev) ev->blob_started(d);
+    auto sent = [&](uint64_t n) {
+      if (ev) ev->blob_progress(d, n);
+    };
+    results[i] = push_blob(*s, repo, d, layout.blob_path(d.digest), opts.upload, sent);
+    if (ev) ev->blob_finished(results[i]);
+  });
+  return results;
+}
+
+}  // namespace
+
+PushResult push_image(Registry& reg, const oci::Layout& layout, const PushRequest& req, const PushOptions& opts,
+                      TransferEvents* ev) {
+  auto m = layout.find_tag(req.layout_tag);
+  if (!m) throw UsageError(layout.root().string() + " has no image tagged " + req.layout_tag);
+  std::string bytes = layout.read_blob(*m);
+  auto blobs = manifest_blobs(bytes);
+  oci::Layout quick = layout;
+  quick.verify_existing = false;  // the registry checks every digest; sizes are checked here
+  for (const auto& d : blobs)
+    if (!quick.has_blob(d.digest, d.size))
+      throw IntegrityError("blob " + d.digest.str() + " of " + req.layout_tag + " is missing from " +
+                           layout.root().string() + "; build the image again");
+  PushResult res{req.layout_tag, req.repository, "", *m, {}, 0, 0};
+  res.blobs = push_blobs(reg, layout, req.repository, blobs, opts, ev);
+  Session* s = &reg.worker_session(0);
+  for (const auto& d : blobs)  // all blobs first, verified, before the manifest that needs them
+    if (!blob_exists(*s, req.repository, d.digest, repository_scope(req.repository, true)))
+      throw RuntimeError(reg.name() + " does not have blob " + d.digest.str() + " of " + req.repository +
+                         " after it was pushed; the manifest was not pushed");
+  for (const auto& b : res.blobs)
+    (b.action == BlobAction::uploaded ? res.bytes_sent : res.bytes_skipped) += static_cast<uint64_t>(b.desc.size);
+  put_manifest(*s, req.repository, m->digest.str(), *m, bytes);
+  auto tags = req.tags.empty() ? std::vector<std::string>{req.layout_tag} : req.tags;
+  for (const auto& t : tags) put_manifest(*s, req.repository, t, *m, bytes);
+  res.reference = reg.name() + "/" + req.repository + ":" + tags.front() + "@" + m->digest.str();
+  return res;
+}
+
+}  // namespace ksimg::registry

@@ -1,0 +1,56 @@
+// Pushing an image from the OCI layout to a registry (distribution-spec v1.1 "Push"): every
+// blob (config and layers) first, `jobs` at a time, each on its own Session; then every blob
+// verified by HEAD; then the manifest PUT by digest and only then under each tag, so a tag
+// never points at a manifest whose blobs are not all there.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "oci/layout.hpp"
+#include "registry/blob_push.hpp"
+#include "registry/client.hpp"
+
+namespace ksimg::registry {
+
+// Progress of blob transfers (push and pull); called from worker threads.
+class TransferEvents {
+ public:
+  virtual ~TransferEvents() = default;
+  virtual void blob_started(const oci::Descriptor&) {}
+  virtual void blob_progress(const oci::Descriptor&, uint64_t /*bytes*/) {}
+  virtual void blob_finished(const BlobResult&) {}
+};
+
+struct PushOptions {
+  int jobs = 4;
+  UploadOptions upload;
+};
+
+struct PushRequest {
+  std::string layout_tag;        // the image in the layout
+  std::string repository;        // "ns/kernelsmith"
+  std::vector<std::string> tags; // registry tags to set (default: layout_tag)
+};
+
+struct PushResult {
+  std::string layout_tag, repository;
+  std::string reference;   // "REG/ns/kernelsmith:tag@sha256:..."
+  oci::Descriptor manifest;
+  std::vector<BlobResult> blobs;  // config first, then layers in manifest order
+  uint64_t bytes_sent = 0, bytes_skipped = 0;
+};
+
+PushResult push_image(Registry& reg, const oci::Layout& layout, const PushRequest& req, const PushOptions& opts,
+                      TransferEvents* events = nullptr);
+
+// Runs fn(i, worker) for i in [0, n) on up to `jobs` threads (worker in [0, jobs) names the
+// thread, for per-thread sessions); rethrows the first exception after all threads stopped
+// (the others stop taking new work once one failed).
+void parallel_for(size_t n, int jobs, const std::function<void(size_t, size_t)>& fn);
+
+// The config and layer descriptors of a manifest (OCI or Docker schema 2), config first,
+// duplicates dropped. IntegrityError when the JSON is not such a manifest.
+std::vector<oci::Descriptor> manifest_blobs(const std::string& manifest_bytes);
+
+}  // namespace ksimg::registry
