@@ -1,9 +1,165 @@
-// `ksimg push` and `ksimg pull`: the registry commands (issue 5). Registered here; filled in
-// by the registry work.
+// `ksimg push` (issue 5): cell images from the OCI layout (built first when missing) to
+// REG/NS/kernelsmith:<tag> with registry::push_image (distribution-spec v1.1 push: blobs,
+// then the manifest by digest, then tags), recording each pin in images.lock.json.
+#include <iostream>
+#include <set>
+
+#include "cli/build_options.hpp"
 #include "cli/commands.hpp"
+#include "cli/registry_flags.hpp"
+#include "cli/transfer_view.hpp"
+#include "layers/cell_build.hpp"
+#include "layers/launcher.hpp"
+#include "matrix/data.hpp"
+#include "registry/credentials.hpp"
+#include "registry/push.hpp"
+#include "registry/reference.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/progress.hpp"
 
 namespace ksimg::cli {
 
-void add_registry_commands(CLI::App&) {}
+void add_pull(CLI::App& app);  // cmd_pull.cpp
+
+std::unique_ptr<registry::Registry> open_registry(const std::string& host, const RegistryFlags& f) {
+  registry::RegistryOptions o;
+  o.registry = host;
+  o.tls_verify = f.tls_verify;
+  if (!f.ca_file.empty()) o.ca_file = f.ca_file;
+  o.credential = registry::find_credential(host);
+  auto r = std::make_unique<registry::Registry>(o);
+  r->ping();
+  return r;
+}
+
+namespace {
+
+struct PushOpts {
+  std::vector<std::string> cells, tags;
+  bool all = false;
+  std::string to, source, layout, revision;
+  uint64_t chunk_size = 0;
+  RegistryFlags reg;
+  BuildOpts build;
+};
+
+struct Item {
+  std::string cell, tag;
+};
+
+// The cell whose default image tag is `tag` ("k4-mipsel" -> "k4/mipsel"), or "".
+std::string cell_of_tag(const matrix::Matrix& m, const std::string& tag) {
+  for (const auto& e : m.eras)
+    for (const auto& a : m.arch_order) {
+      const auto& c = m.cell(e.name, a);
+      if (c.unsupported) continue;
+      auto [cell, recipe] = layers::pick_cell(m, c.key(), std::nullopt);
+      if (layers::cell_tag(*cell, *recipe) == tag) return cell->key();
+    }
+  return "";
+}
+
+// The images to push: cells (their tags; built when missing) and layout tags.
+std::vector<Item> select(const PushOpts& o) {
+  if (o.all + !o.cells.empty() + !o.tags.empty() != 1)
+    throw UsageError("give --cell ERA/ARCH (repeatable), --all, or --tag TAG (repeatable)");
+  const auto& m = matrix::get(global().data_dir);
+  std::vector<std::string> cells = o.cells;
+  if (o.all)
+    for (const auto& e : m.eras)
+      for (const auto& a : m.arch_order)
+        if (!m.cell(e.name, a).unsupported) cells.push_back(e.name + "/" + a);
+  std::vector<Item> out;
+  auto src = o.source.empty() ? std::nullopt : std::optional<std::string>(o.source);
+  for (const auto& c : cells) {
+    auto [cell, recipe] = layers::pick_cell(m, c, src);
+    out.push_back({cell->key(), layers::cell_tag(*cell, *recipe)});
+  }
+  for (const auto& t : o.tags) out.push_back({cell_of_tag(m, t), t});
+  return out;
+}
+
+// Builds the cells whose image is not in the layout yet (as `ksimg build --no-smoke` does).
+void build_missing(const PushOpts& o, const std::vector<Item>& items, const oci::Layout& layout) {
+  std::unique_ptr<http::Transport> t;
+  for (const auto& it : items) {
+    if (it.cell.empty() || layout.find_tag(it.tag)) continue;
+    if (!t) t = http::make_transport();
+    log::info(it.tag + " is not in " + o.layout + "; building it");
+    auto src = o.source.empty() ? std::nullopt : std::optional<std::string>(o.source);
+    layers::CellBuild b{build_context(o.build, *t), it.cell, src, layers::find_kbuild(), o.revision};
+    layers::build_cell_image(b, layout);
+  }
+}
+
+// Repositories on the same registry that earlier pushes pinned: mount sources.
+std::vector<std::string> mount_sources(const registry::Pins& pins, const std::string& reg, const std::string& repo) {
+  std::vector<std::string> out;
+  std::set<std::string> seen{repo};
+  for (const auto& [tag, p] : pins) {
+    auto r = registry::parse_reference(p.reference);
+    if (r.registry == reg && seen.insert(r.repository).second) out.push_back(r.repository);
+  }
+  return out;
+}
+
+void push(const PushOpts& o) {
+  auto dest = registry::parse_destination(o.to);
+  std::string repo = dest.repository();
+  auto items = select(o);
+  auto layout = oci::Layout::create(o.layout);
+  build_missing(o, items, layout);
+  for (const auto& it : items)
+    if (!layout.find_tag(it.tag)) throw UsageError(o.layout + " has no image tagged " + it.tag);
+  auto reg = open_registry(dest.registry, o.reg);
+  registry::PushOptions po{o.reg.jobs, {o.chunk_size, mount_sources(registry::read_images_lock(o.reg.images_lock),
+                                                                    dest.registry, repo)}};
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  TransferView view("push");
+  for (const auto& it : items) {
+    view.set_image(it.tag);
+    auto res = registry::push_image(*reg, layout, {it.tag, repo, {it.tag}}, po, &view);
+    registry::update_images_lock(o.reg.images_lock,
+                                 {{it.tag, {it.cell, res.reference, res.manifest.digest, res.manifest.size}}});
+    log::info(it.tag + ": pushed " + Progress::bytes(res.bytes_sent) + ", skipped " +
+              Progress::bytes(res.bytes_skipped) + " -> " + res.reference);
+    if (o.reg.json)
+      all.push_back(push_json(res, it.cell));
+    else
+      std::cout << it.tag << " " << res.reference << "\n" << std::flush;
+  }
+  if (o.reg.json) std::cout << all.dump(2) << "\n";
+}
+
+}  // namespace
+
+void add_registry_commands(CLI::App& app) {
+  auto o = std::make_shared<PushOpts>();
+  auto* sub = app.add_subcommand("push", "Push cell images to an OCI registry (Harbor, distribution, ...)");
+  sub->add_option("-c,--cell", o->cells, "Cell ERA/ARCH (repeatable); built first when not in the layout");
+  sub->add_flag("--all", o->all, "Every supported cell");
+  sub->add_option("-t,--tag", o->tags, "An image of the layout by tag (repeatable)");
+  sub->add_option("--to", o->to, "Destination REGISTRY[:PORT][/NAMESPACE]; images go to NAMESPACE/kernelsmith:<tag>")
+      ->required();
+  sub->add_option("-s,--source", o->source, "Toolchain source for cells that offer several");
+  sub->add_option("--chunk-size", o->chunk_size,
+                  "Upload blobs larger than this in PATCH chunks of this size (e.g. 64MiB; default: one PUT)")
+      ->transform(CLI::AsSizeValue(false));
+  sub->add_option("--revision", o->revision, "org.opencontainers.image.revision for images built here");
+  add_layout_option(sub, o->layout);
+  add_registry_flags(sub, o->reg);
+  add_build_options(sub, o->build);
+  sub->footer(
+      "Prints '<tag> <reference@digest>' per image and records it in images.lock.json. Blobs the\n"
+      "registry has are skipped (HEAD), blobs of another repository there are mounted, the rest\n"
+      "uploaded; the manifest is pushed by digest, then tagged.\n\n"
+      "Examples:\n"
+      "  scripts/start-registry 5000 && ksimg push --cell k4/mipsel --to 127.0.0.1:5000/ns\n"
+      "  ksimg push --all --to harbor.example.com/kernelsmith --json\n"
+      "  ksimg push --tag k4-mipsel --to 127.0.0.1:5000/other --jobs 8");
+  sub->callback([o] { push(*o); });
+  add_pull(app);
+}
 
 }  // namespace ksimg::cli
