@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "matrix/quirks.hpp"
 #include "matrix/strict_json.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
@@ -193,6 +194,7 @@ Matrix load(const DataFiles& files) {
   load_cells(m, Node(cells, "matrix/cells.json"));
   load_exceptions(m, Node(exc, "matrix/exceptions.json"));
   validate(m);
+  if (files.count("matrix/quirks.json")) load_quirks(files, m);  // checked here, used by kbuild
   return m;
 }
 
