@@ -1,13 +1,18 @@
-// kbuild: the program inside every kernelsmith cell image. This version reports the image's
-// cell and toolchain (`kbuild info`) and checks that a kernel version belongs to it
-// (`kbuild check VERSION`); building kernels arrives with the kbuild issue.
+// kbuild: the program inside every kernelsmith cell image (issue 6). `kbuild [build] VERSION`
+// builds a kernel with this image's toolchain (docs/kbuild.md), `kbuild module DIR` builds an
+// out-of-tree module against a devel tree, `kbuild info` reports the image's cell and
+// toolchain, `kbuild check VERSION` whether a kernel version belongs to it.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "kbuild/build.hpp"
 #include "kbuild/cell.hpp"
 #include "matrix/data.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 using namespace ksimg;
 
@@ -53,6 +58,63 @@ void check(const std::string& version) {
             << " (kernelsmith:" << id.image_tag << ")\n";
 }
 
+std::vector<std::string> split_commas(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& s : in)
+    for (size_t p = 0; p <= s.size();) {
+      size_t e = s.find(',', p);
+      if (e == std::string::npos) e = s.size();
+      if (e > p) out.push_back(s.substr(p, e - p));
+      p = e + 1;
+    }
+  return out;
+}
+
+void add_build(CLI::App& app, kbuild::BuildOptions& o, std::vector<std::string>& targets, int& rc) {
+  auto* b = app.add_subcommand("build", "Build a kernel (the default: `kbuild 5.10.223` = `kbuild build 5.10.223`)");
+  b->add_option("VERSION", o.version, "Kernel version, e.g. 5.10.223")->required();
+  b->add_option("--source", o.source, "Kernel tree (used read-only) or tarball (.tar.xz/.tar.gz); default /src when it exists, else download");
+  b->add_option("--mirror", o.mirror, "kernel.org-layout mirror root (env KSIMG_KERNEL_MIRROR; default https://cdn.kernel.org/pub/linux/kernel)");
+  b->add_option("--sha256", o.sha256, "Expected sha256 of the tarball (else from the mirror's sha256sums.asc)");
+  b->add_option("-o,--out", o.out, "Output dir (default /out)");
+  b->add_option("--build-dir", o.build_dir, "Build dir (default OUT/build; reused = incremental)");
+  b->add_option("--work-dir", o.work_dir, "Where tarballs are downloaded and extracted (default OUT/work)");
+  b->add_option("--defconfig", o.defconfig, "Defconfig target (default: the era's defconfig for the arch)");
+  b->add_option("--config", o.config, "A full .config (normalized with olddefconfig)");
+  b->add_option("--enable", o.enable, "Set CONFIG_SYM=y (repeatable)");
+  b->add_option("--disable", o.disable, "Turn CONFIG_SYM off (repeatable)");
+  b->add_option("--fragment", o.fragments, "Config fragment file, merged in order (repeatable)");
+  b->add_flag("--config-strict", o.config_strict, "Fail when the supplied .config names symbols the tree does not define");
+  b->add_option("--targets", targets, "Comma list of vmlinux,image,modules,dtbs,headers,devel (default vmlinux,image,modules,dtbs)");
+  b->add_option("-j,--jobs", o.jobs, "Parallel jobs (default: the CPUs available)");
+  b->add_option("--ccache-dir", o.ccache_dir, "ccache dir (env CCACHE_DIR); used when set and ccache exists");
+  b->add_flag("--force", o.force, "Build a version that belongs to another image (loud warning)");
+  b->add_flag("--dry-run", o.dry_run, "Print the plan (quirks, config steps, make commands) and exit");
+  b->callback([&] {
+    o.targets = split_commas(targets);
+    rc = kbuild::run_build(o);
+  });
+}
+
+void add_module(CLI::App& app, kbuild::ModuleOptions& mo) {
+  auto* m = app.add_subcommand("module", "Build an out-of-tree module against a devel tree (kbuild build --targets devel)");
+  m->add_option("DIR", mo.dir, "Module source dir (a kbuild Makefile with obj-m)")->required();
+  m->add_option("--kernel", mo.kernel, "The devel tree: OUT/devel of a kbuild build")->required();
+  m->add_option("-o,--out", mo.out, "Where the .ko files go (default /out)");
+  m->add_option("-j,--jobs", mo.jobs, "Parallel jobs (default: the CPUs available)");
+  m->add_option("--ccache-dir", mo.ccache_dir, "ccache dir (env CCACHE_DIR)");
+  m->callback([&] { kbuild::run_module(mo); });
+}
+
+// `kbuild 5.10.223 ...` means `kbuild build 5.10.223 ...`.
+std::vector<std::string> args_of(int argc, char** argv) {
+  std::vector<std::string> a(argv + 1, argv + argc);
+  static const std::set<std::string> subs = {"build", "module", "info", "check"};
+  if (!a.empty() && a[0][0] != '-' && !subs.count(a[0])) a.insert(a.begin(), "build");
+  std::reverse(a.begin(), a.end());  // CLI11 parses a reversed vector
+  return a;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,7 +122,13 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "kbuild (ksimg 0.1.0)");
   app.require_subcommand(1);
   bool json = false;
+  int rc = 0;
   std::string version;
+  kbuild::BuildOptions bo;
+  kbuild::ModuleOptions mo;
+  std::vector<std::string> targets;
+  add_build(app, bo, targets, rc);
+  add_module(app, mo);
   auto* i = app.add_subcommand("info", "Print this image's cell, toolchain and the kernels it builds");
   i->add_flag("--json", json, "Print JSON");
   i->callback([&] { info(json); });
@@ -68,16 +136,17 @@ int main(int argc, char** argv) {
   c->add_option("VERSION", version, "Kernel version, e.g. 5.10.223")->required();
   c->callback([&] { check(version); });
   app.footer(
-      "Examples (inside the image):\n"
-      "  podman run kernelsmith:k4-mipsel kbuild info\n"
-      "  podman run kernelsmith:k4-mipsel kbuild check 5.10.223\n"
-      "Exit codes: 0 ok, 1 failure, 2 usage error or wrong image, 4 invalid data.");
+      "Examples (inside the image; /src a kernel tree or tarball, /out the output):\n"
+      "  podman run -v ~/linux:/src:ro -v ./out:/out kernelsmith:k4-mipsel kbuild 5.10.223\n"
+      "  kbuild 5.10.223 --source linux-5.10.223.tar.xz --defconfig tinyconfig --targets vmlinux\n"
+      "  kbuild 5.10.223 --config my.config --config-strict --enable DEVTMPFS -o /out\n"
+      "  kbuild module /src/mymod --kernel /out/devel -o /out/mod\n"
+      "  kbuild info; kbuild check 5.10.223\n"
+      "Exit codes: 0 ok, 1 build failed, 2 usage error or wrong image, 3 integrity (sha256, corrupt tarball),\n"
+      "4 invalid data, 128+N killed by signal N (metadata.json status \"killed\").");
   try {
-    app.parse(argc, argv);
-    return 0;
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help() << "\n";
-    return 0;
+    app.parse(args_of(argc, argv));
+    return rc;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const Error& e) {

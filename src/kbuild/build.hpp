@@ -1,0 +1,60 @@
+// `kbuild build VERSION` and `kbuild module DIR` (issue 6 items 1-5): the whole in-image
+// build, from the cell check to artifacts and metadata.json. The pieces live in plan.cpp
+// (what to run), source.cpp, build_config.cpp, build_targets.cpp and devel.cpp.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "kbuild/kconfig.hpp"
+#include "kbuild/metadata.hpp"
+#include "kbuild/plan.hpp"
+#include "kbuild/runner.hpp"
+#include "kbuild/source.hpp"
+
+namespace ksimg::kbuild {
+
+// Runs the build; returns the exit code (0, or 128+N after SIGTERM/SIGINT). Throws Error for
+// the other failures after recording them in metadata.json.
+int run_build(const BuildOptions& o);
+
+struct ModuleOptions {
+  std::filesystem::path dir, kernel, out = "/out";
+  int jobs = 0;
+  std::optional<std::filesystem::path> ccache_dir;
+};
+
+// Builds the out-of-tree module in `dir` against a devel tree made by `kbuild build
+// --targets devel`; copies every .ko to out. Throws on failure.
+void run_module(const ModuleOptions& o);
+
+// Internal: the state the build steps share.
+struct BuildContext {
+  const BuildOptions& opts;
+  Plan plan;
+  Metadata meta;
+  Runner runner;
+  Source source;
+};
+
+// build_config.cpp: the config step (defconfig or .config, fragments, capability disables,
+// the check that every requested option stuck). Skipped when the inputs are unchanged and the
+// build dir already has a .config.
+void configure(BuildContext& c);
+// The requested settings (--enable, --disable, --fragment), in order.
+std::vector<Setting> requested_settings(const BuildOptions& o);
+
+// build_targets.cpp: each target in turn, each recorded with status and duration.
+void build_targets(BuildContext& c);
+// Copies vmlinux, the boot image, System.map and .config to OUT and records their sha256.
+void collect_artifacts(BuildContext& c);
+
+// devel.cpp: OUT/devel, the tree an out-of-tree module build needs.
+void make_devel(BuildContext& c);
+
+// Writes the compiler wrappers into plan.wrapper_dir and returns make's environment
+// (PATH with the wrappers first, quirk env, CCACHE_DIR).
+std::map<std::string, std::string> prepare_wrappers(const Plan& p);
+
+}  // namespace ksimg::kbuild

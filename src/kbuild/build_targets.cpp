@@ -1,0 +1,142 @@
+// The build's targets and artifacts (issue 6 items 4-5; boot images after
+// shared/reference/kernelsmith-facts.md §2.2, outputs after §5.1): vmlinux, the arch's boot
+// image, modules (+ modules_install into OUT/modules), dtbs (into OUT/dtbs), headers
+// (headers_install into OUT/headers) and the devel tree; then the artifacts with sha256s.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+#include "kbuild/build.hpp"
+#include "util/files.hpp"
+#include "util/log.hpp"
+
+namespace ksimg::kbuild {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+bool config_on(const BuildContext& c, const std::string& sym) {
+  auto cfg = parse_config(files::read(c.plan.build / ".config"));
+  auto it = cfg.find(sym);
+  return it != cfg.end() && it->second == "y";
+}
+
+void make(BuildContext& c, const std::vector<std::string>& goals, const std::string& label) {
+  c.runner.must(c.plan.make_argv(c.source.tree, goals), label);
+}
+
+void copy_dtbs(BuildContext& c) {
+  fs::path from = c.plan.build / "arch" / c.plan.kernel_arch / "boot/dts", to = c.plan.out / "dtbs";
+  fs::remove_all(to);
+  int n = 0;
+  for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->path().extension() != ".dtb") continue;
+    fs::path dest = to / fs::relative(it->path(), from);
+    fs::create_directories(dest.parent_path());
+    fs::copy_file(it->path(), dest, fs::copy_options::overwrite_existing);
+    ++n;
+  }
+  log::info("  dtbs: " + std::to_string(n) + " device trees in " + to.string());
+}
+
+// Runs one target; returns "ok" or why it was skipped.
+std::string run_target(BuildContext& c, const std::string& t) {
+  if (t == "vmlinux") make(c, {"vmlinux"}, "vmlinux");
+  if (t == "image") make(c, {*c.plan.boot_target}, *c.plan.boot_target);
+  if (t == "modules") {
+    if (!config_on(c, "MODULES")) return "skipped: CONFIG_MODULES is not set";
+    make(c, {"modules"}, "modules");
+    fs::remove_all(c.plan.out / "modules");
+    make(c, {"modules_install", "INSTALL_MOD_PATH=" + (c.plan.out / "modules").string()}, "modules_install");
+  }
+  if (t == "dtbs") {
+    if (!fs::is_directory(c.source.tree / "arch" / c.plan.kernel_arch / "boot/dts")) return "skipped: no device trees for this arch";
+    if (!config_on(c, "OF")) return "skipped: CONFIG_OF is not set";
+    make(c, {"dtbs"}, "dtbs");
+    copy_dtbs(c);
+  }
+  if (t == "headers") {
+    fs::remove_all(c.plan.out / "headers");
+    make(c, {"headers_install", "INSTALL_HDR_PATH=" + (c.plan.out / "headers").string()}, "headers_install");
+  }
+  if (t == "devel") make_devel(c);
+  return "ok";
+}
+
+json artifact(const fs::path& f, const fs::path& out) {
+  return {{"path", fs::relative(f, out).string()}, {"size", fs::file_size(f)}, {"sha256", sha256_file(f)}};
+}
+
+// vmlinux's ELF class and byte order against the arch's (MIPS and powerpc toolchains are
+// bi-endian, so a config can silently build the other byte order).
+void check_elf(BuildContext& c, json& rec, const fs::path& f) {
+  std::string head(6, '\0');
+  std::ifstream in(f, std::ios::binary);
+  if (!in.read(head.data(), 6)) return;
+  if (head.size() < 6 || head.compare(0, 4, "\x7f" "ELF") != 0) return;
+  int bits = head[4] == 2 ? 64 : 32;
+  std::string endian = head[5] == 2 ? "big" : "little";
+  bool ok = bits == c.plan.bits && endian == c.plan.endian;
+  rec["elf"] = {{"bits", bits}, {"endian", endian}, {"matches_arch", ok}};
+  if (!ok)
+    log::warn("!!! vmlinux is a " + std::to_string(bits) + "-bit " + endian + "-endian ELF, but this image's arch " +
+              c.plan.arch + " is " + std::to_string(c.plan.bits) + "-bit " + c.plan.endian +
+              "-endian: check the config's endianness/word-size choice");
+}
+
+}  // namespace
+
+void build_targets(BuildContext& c) {
+  for (const auto& t : c.plan.targets) {
+    log::info("kbuild: target " + t + " ...");
+    auto& rec = c.meta.doc()["targets"][t];
+    rec["status"] = "running";
+    c.meta.save();
+    auto t0 = std::chrono::steady_clock::now();
+    auto secs = [&] { return static_cast<double>(static_cast<long long>(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 10)) / 10; };
+    try {
+      std::string st = run_target(c, t);
+      rec["status"] = st == "ok" ? "ok" : "skipped";
+      if (st != "ok") rec["reason"] = st.substr(9), log::info("  " + t + ": " + st);
+    } catch (...) {
+      rec["status"] = cancel_signal() ? "killed" : "failed";
+      rec["seconds"] = secs();
+      c.meta.save();
+      throw;
+    }
+    rec["seconds"] = secs();
+    c.meta.save();
+  }
+}
+
+void collect_artifacts(BuildContext& c) {
+  auto& a = c.meta.doc()["artifacts"];
+  const fs::path& b = c.plan.build;
+  auto has = [&](const char* t) { return std::find(c.plan.targets.begin(), c.plan.targets.end(), t) != c.plan.targets.end(); };
+  bool vmlinux = has("vmlinux"), image = has("image");
+  std::vector<std::pair<fs::path, std::string>> files;
+  if (vmlinux) files = {{b / "vmlinux", "vmlinux"}, {b / "System.map", "System.map"}};
+  if (image) files.push_back({b / c.plan.boot_file, fs::path(c.plan.boot_file).filename().string()});
+  for (const auto& [from, name] : files) {
+    if (!fs::exists(from)) {
+      if (name != "System.map") throw RuntimeError(from.string() + " is missing after the build");
+      continue;
+    }
+    fs::copy_file(from, c.plan.out / name, fs::copy_options::overwrite_existing);
+    a[name] = artifact(c.plan.out / name, c.plan.out);
+    if (name == "vmlinux") check_elf(c, a[name], c.plan.out / name);
+  }
+  a[".config"] = artifact(c.plan.out / ".config", c.plan.out);
+  if (auto rel = files::read_if_exists(b / "include/config/kernel.release"))
+    c.meta.doc()["kernel"]["release"] = rel->substr(0, rel->find('\n'));
+  if (fs::is_directory(c.plan.out / "modules")) {
+    size_t n = 0;
+    for (auto& e : fs::recursive_directory_iterator(c.plan.out / "modules")) n += e.path().extension() == ".ko";
+    a["modules"] = {{"path", "modules"}, {"count", n}};
+  }
+  c.meta.save();
+}
+
+}  // namespace ksimg::kbuild

@@ -1,0 +1,48 @@
+// metadata.json writer (see metadata.hpp; fields documented in docs/kbuild.md). Atomic
+// replacement uses util/files write_atomic (temp + fsync + rename).
+#include "kbuild/metadata.hpp"
+
+#include <ctime>
+
+#include "util/files.hpp"
+
+namespace ksimg::kbuild {
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Metadata::Metadata(std::filesystem::path file) : file_(std::move(file)) {
+  doc_["schema"] = 1;
+  doc_["status"] = "running";
+  doc_["started"] = utc_now();
+  doc_["updated"] = doc_["started"];
+  doc_["finished"] = nullptr;
+  doc_["steps"] = nlohmann::ordered_json::array();
+}
+
+void Metadata::save() {
+  doc_["updated"] = utc_now();
+  files::write_atomic(file_, doc_.dump(2) + "\n");
+}
+
+void Metadata::step(const std::string& name, const std::string& status, double seconds, const std::string& command) {
+  nlohmann::ordered_json s = {{"name", name}, {"status", status}, {"seconds", static_cast<double>(static_cast<long long>(seconds * 10)) / 10}};
+  if (!command.empty()) s["command"] = command;
+  doc_["steps"].push_back(s);
+  save();
+}
+
+void Metadata::finish(const std::string& status, const std::string& error) {
+  doc_["status"] = status;
+  if (status != "running") doc_["finished"] = utc_now();
+  if (!error.empty()) doc_["error"] = error;
+  save();
+}
+
+}  // namespace ksimg::kbuild

@@ -1,0 +1,32 @@
+// OUT/metadata.json (issue 6 item 5): the build's record, written when the build starts and
+// rewritten atomically (temp file + rename) after every step, so a reader never sees a torn
+// file and a build that dies leaves its last truthful state. status: running, succeeded,
+// failed, killed (SIGTERM/SIGINT). A build killed with SIGKILL cannot write: its record
+// still says "running", with `started` and `updated` telling how long ago it last moved.
+#pragma once
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace ksimg::kbuild {
+
+class Metadata {
+ public:
+  explicit Metadata(std::filesystem::path file);
+  nlohmann::ordered_json& doc() { return doc_; }
+  // Sets "updated" and writes the file atomically.
+  void save();
+  // Records a step's outcome: steps[] gets {name, status, seconds[, command]}; save()s.
+  void step(const std::string& name, const std::string& status, double seconds, const std::string& command = "");
+  // Sets status (and "finished" unless running) and saves.
+  void finish(const std::string& status, const std::string& error = "");
+
+ private:
+  std::filesystem::path file_;
+  nlohmann::ordered_json doc_;
+};
+
+// "2026-11-24T05:30:00Z" for now.
+std::string utc_now();
+
+}  // namespace ksimg::kbuild

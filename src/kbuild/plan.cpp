@@ -1,0 +1,211 @@
+// The build plan (see plan.hpp): quirks from matrix/quirks.json turned into make variables,
+// environment, compiler wrappers and config steps. Facts: shared/reference/kernelsmith-facts.md
+// §2.2 (boot images), §2.3 (defconfigs), §4.2-§4.4 (build sequence, era quirks, -Wno-error).
+#include "kbuild/plan.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <ctime>
+#include <sstream>
+
+#include "util/error.hpp"
+
+namespace ksimg::kbuild {
+
+std::string source_date(long long epoch) {
+  std::time_t t = static_cast<std::time_t>(epoch);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S UTC %Y", &tm);
+  return buf;
+}
+
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                        "-_./=:,+@%") == std::string::npos)
+    return s;
+  std::string r = "'";
+  for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return r + "'";
+}
+
+std::string shell_join(const std::vector<std::string>& argv) {
+  std::string r;
+  for (const auto& a : argv) r += (r.empty() ? "" : " ") + shell_quote(a);
+  return r;
+}
+
+std::vector<std::string> Plan::make_argv(const fs::path& src, const std::vector<std::string>& goals,
+                                         bool parallel) const {
+  std::vector<std::string> a = {"make", "-C", src.string(), "O=" + build.string()};
+  a.insert(a.end(), make_vars.begin(), make_vars.end());
+  if (parallel) a.push_back("-j" + std::to_string(jobs));
+  a.insert(a.end(), goals.begin(), goals.end());
+  return a;
+}
+
+std::string Plan::wrapper_script(const std::string& real_path, bool use_ccache) const {
+  std::string s = "#!/bin/sh\n# kbuild compiler wrapper (quirk wno-error-wrapper): flags appended last.\nexec ";
+  if (use_ccache) s += "ccache ";
+  s += shell_quote(real_path) + " \"$@\"";
+  for (const auto& f : wrapper_flags) s += " " + shell_quote(f);
+  return s + "\n";
+}
+
+namespace {
+
+std::vector<std::string> resolve_targets(const std::vector<std::string>& asked, const matrix::Arch& a) {
+  std::vector<std::string> t = asked;
+  if (t.empty()) t = {"vmlinux", "image", "modules", "dtbs"};
+  for (const auto& x : t)
+    if (std::find(all_targets().begin(), all_targets().end(), x) == all_targets().end())
+      throw UsageError("unknown target \"" + x + "\" (allowed: vmlinux, image, modules, dtbs, headers, devel)");
+  std::vector<std::string> out;
+  for (const auto& x : all_targets()) {
+    if (std::find(t.begin(), t.end(), x) == t.end()) continue;
+    if (x == "image" && !a.boot_image.target) continue;  // mips, powerpc: the image is vmlinux
+    out.push_back(x);
+  }
+  if (std::find(out.begin(), out.end(), "image") != out.end() &&
+      std::find(out.begin(), out.end(), "vmlinux") == out.end())
+    out.insert(out.begin(), "vmlinux");  // the boot image is made from vmlinux
+  return out;
+}
+
+void apply_quirk(Plan& p, const matrix::Quirk& q, std::string& hostcflags, long long epoch) {
+  const auto& a = q.action;
+  switch (a.kind) {
+    case matrix::QuirkKind::wrapper_flag: p.wrapper_flags.push_back(a.value); break;
+    case matrix::QuirkKind::make_var: p.make_vars.push_back(a.name + "=" + a.value); break;
+    case matrix::QuirkKind::hostcflags: hostcflags += (hostcflags.empty() ? "" : " ") + a.value; break;
+    case matrix::QuirkKind::config_enable: p.config_enables.push_back(&q); break;
+    case matrix::QuirkKind::config_disable: p.config_disables.push_back(&q); break;
+    case matrix::QuirkKind::config_normalize: p.normalize = a.value; break;
+    case matrix::QuirkKind::patch: p.patches.push_back(a.patch); break;
+    case matrix::QuirkKind::env:
+      for (auto [k, v] : a.vars) {
+        if (auto pos = v.find("{source_date}"); pos != std::string::npos) v.replace(pos, 13, source_date(epoch));
+        p.env[k] = v;
+      }
+      break;
+  }
+}
+
+long long epoch_from(const std::map<std::string, std::string>& env) {
+  auto it = env.find("SOURCE_DATE_EPOCH");
+  if (it == env.end() || it->second.empty()) return 315532800;  // 1980-01-01, as kernelsmith
+  try {
+    return std::stoll(it->second);
+  } catch (const std::exception&) {
+    throw UsageError("SOURCE_DATE_EPOCH=" + it->second + " is not a number of seconds");
+  }
+}
+
+void set_paths(Plan& p, const BuildOptions& o, const std::map<std::string, std::string>& env) {
+  p.out = fs::absolute(o.out).lexically_normal();
+  p.build = fs::absolute(o.build_dir.value_or(p.out / "build")).lexically_normal();
+  p.work = fs::absolute(o.work_dir.value_or(p.out / "work")).lexically_normal();
+  p.wrapper_dir = p.build / ".kbuild" / "bin";
+  if (o.ccache_dir)
+    p.ccache_dir = fs::absolute(*o.ccache_dir);
+  else if (auto it = env.find("CCACHE_DIR"); it != env.end() && !it->second.empty())
+    p.ccache_dir = fs::path(it->second);
+}
+
+}  // namespace
+
+Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks, const CellIdentity& id,
+               const BuildOptions& o, const matrix::Version& v, const std::map<std::string, std::string>& env,
+               int cores) {
+  if (o.config && o.defconfig) throw UsageError("--config and --defconfig exclude each other; pass one");
+  const auto& a = m.arches.at(id.cell->arch);
+  Plan p;
+  p.version = v;
+  p.cell = id.cell->key();
+  p.era = id.cell->era;
+  p.arch = a.name;
+  p.kernel_arch = a.kernel_arch;
+  p.bits = a.bits;
+  p.endian = a.endian;
+  p.cross_compile = id.recipe->triple + "-";
+  p.image_tag = id.image_tag;
+  p.gcc = id.recipe->gcc;
+  p.source_kind = id.recipe->source();
+  set_paths(p, o, env);
+  p.jobs = o.jobs > 0 ? o.jobs : cores;
+  p.quirks = matrix::select_quirks(quirks, {p.era, p.arch, p.source_kind, v, p.gcc});
+  p.wrappers = {{p.cross_compile + "gcc", p.cross_compile + "gcc"}, {"kbuild-hostcc", "gcc"},
+                {"kbuild-hostcxx", "g++"}};
+  p.make_vars = {"ARCH=" + p.kernel_arch, "CROSS_COMPILE=" + p.cross_compile,
+                 "CC=" + (p.wrapper_dir / (p.cross_compile + "gcc")).string(),
+                 "HOSTCC=" + (p.wrapper_dir / "kbuild-hostcc").string(),
+                 "HOSTCXX=" + (p.wrapper_dir / "kbuild-hostcxx").string()};
+  std::string hostcflags;
+  long long epoch = epoch_from(env);
+  for (const auto* q : p.quirks) apply_quirk(p, *q, hostcflags, epoch);
+  if (!hostcflags.empty()) p.make_vars.push_back("HOSTCFLAGS=" + hostcflags);  // one argv element
+  if (o.config) {
+    p.config_source = "config " + o.config->string();
+  } else {
+    auto d = a.defconfig.find(p.era);
+    p.defconfig = o.defconfig ? o.defconfig : (d != a.defconfig.end() ? d->second : std::nullopt);
+    if (!p.defconfig) throw UsageError("no default defconfig for " + p.cell + "; pass --defconfig or --config");
+    p.config_source = std::string(o.defconfig ? "defconfig " : "era default defconfig ") + *p.defconfig;
+  }
+  p.targets = resolve_targets(o.targets, a);
+  p.boot_target = a.boot_image.target;
+  p.boot_file = a.boot_image.file;
+  return p;
+}
+
+std::string render_plan(const Plan& p, const std::string& source_text) {
+  std::ostringstream s;
+  s << "kernel     " << p.version.str() << " (" << p.era << ", cell " << p.cell << ", image kernelsmith:"
+    << p.image_tag << ")\n"
+    << "source     " << source_text << "\n"
+    << "output     " << p.out.string() << " (build dir " << p.build.string() << ")\n"
+    << "config     " << p.config_source << ", normalized with " << p.normalize << "\n"
+    << "targets    " << shell_join(p.targets) << "  (-j" << p.jobs << ")\n"
+    << "ccache     " << (p.ccache_dir ? p.ccache_dir->string() : "off") << "\n"
+    << "quirks:\n";
+  for (const auto* q : p.quirks)
+    s << "  - " << q->id << " [" << matrix::kind_name(q->action.kind) << "]: " << q->reason << "\n";
+  s << "environment:\n";
+  for (const auto& [k, v] : p.env) s << "  " << k << "=" << shell_quote(v) << "\n";
+  s << "config steps:\n";
+  if (p.defconfig)
+    s << "  " << shell_join(p.make_argv("SRC", {*p.defconfig}, false)) << "\n";
+  else
+    s << "  copy " << p.config_source.substr(7) << " to " << (p.build / ".config").string() << "; make listnewconfig; make "
+      << p.normalize << "; report unknown symbols\n";
+  for (const auto* q : p.config_enables)
+    for (const auto& sym : q->action.symbols) s << "  CONFIG_" << sym << "=y (quirk " << q->id << ")\n";
+  s << "  --enable/--disable/--fragment settings, then make " << p.normalize << "\n";
+  for (const auto* q : p.config_disables)
+    for (const auto& sym : q->action.symbols)
+      s << "  disable CONFIG_" << sym << (q->action.only_if_y ? " if =y" : "") << " (quirk " << q->id << ")\n";
+  s << "  check that every requested option is in the final .config\n";
+  s << "make (SRC = the kernel tree):\n";
+  for (const auto& t : p.targets) {
+    std::vector<std::string> goals = {t};
+    if (t == "image") goals = {*p.boot_target};
+    if (t == "headers") goals = {"headers_install", "INSTALL_HDR_PATH=" + (p.out / "headers").string()};
+    if (t == "devel") goals = {"modules_prepare"};
+    s << "  " << shell_join(p.make_argv("SRC", goals)) << "\n";
+    if (t == "modules")
+      s << "  " << shell_join(p.make_argv("SRC", {"modules_install", "INSTALL_MOD_PATH=" + (p.out / "modules").string()}))
+        << "\n";
+  }
+  return s.str();
+}
+
+}  // namespace ksimg::kbuild

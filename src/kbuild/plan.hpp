@@ -1,0 +1,99 @@
+// What `kbuild build` will do, computed before anything runs (issue 6 items 2-4): the quirks
+// that apply, the make command line and environment, the compiler wrappers, the config steps
+// and the targets. `--dry-run` prints it; the build executes it. Pure: no I/O.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kbuild/cell.hpp"
+#include "matrix/quirks.hpp"
+
+namespace ksimg::kbuild {
+
+namespace fs = std::filesystem;
+
+// The command line of `kbuild build` (see kbuild_main.cpp for the flags).
+struct BuildOptions {
+  std::string version;
+  std::optional<fs::path> source;  // tree or tarball; default /src when it exists
+  std::string mirror;              // kernel.org-layout mirror root
+  std::optional<std::string> sha256;
+  fs::path out = "/out";
+  std::optional<fs::path> build_dir, work_dir;  // default OUT/build, OUT/work
+  std::optional<std::string> defconfig;
+  std::optional<fs::path> config;
+  std::vector<std::string> enable, disable;
+  std::vector<fs::path> fragments;
+  bool config_strict = false;
+  std::vector<std::string> targets;  // empty: the defaults
+  int jobs = 0;                      // 0: the cores available
+  std::optional<fs::path> ccache_dir;
+  bool force = false, dry_run = false;
+};
+
+// The build's targets, in the order they run.
+inline const std::vector<std::string>& all_targets() {
+  static const std::vector<std::string> t = {"vmlinux", "image", "modules", "dtbs", "headers", "devel"};
+  return t;
+}
+
+// The compilers wrapped in the build dir (target and host), each exec'ing `real` with the
+// wrapper flags appended last.
+struct Wrapper {
+  std::string name;  // file name in the wrapper dir ("mipsel-linux-gnu-gcc", "kbuild-hostcc")
+  std::string real;  // the compiler it runs (name or path)
+};
+
+struct Plan {
+  matrix::Version version;
+  std::string cell, era, arch, kernel_arch, cross_compile, image_tag, gcc, source_kind;
+  std::vector<const matrix::Quirk*> quirks;
+  fs::path out, build, work, wrapper_dir;
+  int jobs = 1;
+  std::optional<fs::path> ccache_dir;
+  std::vector<std::string> make_vars;       // ARCH=, CROSS_COMPILE=, CC=, HOSTCC=, quirk vars, HOSTCFLAGS=
+  std::map<std::string, std::string> env;   // quirk env (KBUILD_BUILD_*)
+  std::vector<std::string> wrapper_flags;   // appended last to every compile
+  std::vector<Wrapper> wrappers;
+  std::vector<std::string> patches;         // built-in patches to apply
+  std::string normalize = "olddefconfig";   // or oldconfig (k2.6 before 2.6.36)
+  std::vector<const matrix::Quirk*> config_enables, config_disables;
+  int bits = 0;        // the arch's word size and byte order, checked against vmlinux
+  std::string endian;
+  std::string config_source;  // "defconfig malta_defconfig" | "config FILE"
+  std::optional<std::string> defconfig;     // make target when no --config
+  std::vector<std::string> targets;         // resolved, in all_targets() order
+  std::optional<std::string> boot_target;   // make target of the boot image (zImage), if any
+  std::string boot_file;                    // relative to the build dir
+
+  // `make -C SRC O=BUILD <vars> -jN <goals>` (SRC is filled in once the source is known).
+  std::vector<std::string> make_argv(const fs::path& src, const std::vector<std::string>& goals,
+                                     bool parallel = true) const;
+  // A wrapper script's text: exec [ccache] REAL_PATH "$@" <wrapper flags>.
+  std::string wrapper_script(const std::string& real_path, bool use_ccache) const;
+};
+
+// "Tue Jan  1 00:00:00 UTC 1980", as `date -u -d @EPOCH` prints it.
+std::string source_date(long long epoch);
+
+// Builds the plan. `env` is the process environment (SOURCE_DATE_EPOCH, CCACHE_DIR);
+// `cores` the CPUs available (used when opts.jobs is 0). Throws UsageError for unknown
+// targets and for --config together with --defconfig.
+Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks, const CellIdentity& id,
+               const BuildOptions& opts, const matrix::Version& v, const std::map<std::string, std::string>& env,
+               int cores);
+
+// The plan as text for --dry-run (quirks with reasons, config steps, make commands).
+std::string render_plan(const Plan& p, const std::string& source_text);
+
+// Shell-quotes one word for display ("HOSTCFLAGS=-O2 -fcommon" -> 'HOSTCFLAGS=-O2 -fcommon').
+std::string shell_quote(const std::string& s);
+std::string shell_join(const std::vector<std::string>& argv);
+
+// The CPUs this process may run on (sched_getaffinity), at least 1.
+int available_cores();
+
+}  // namespace ksimg::kbuild
