@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
     app.parse(args_of(argc, argv));
     return rc;
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; every bad command line is a usage error
   } catch (const Error& e) {
     std::cerr << "kbuild: " << e.what() << "\n";
     return static_cast<int>(e.code());
