@@ -1,9 +1,210 @@
-// `ksimg kbuild VERSION --arch A` on the host (issue 6): registered here; filled in by the
-// kbuild work.
+// `ksimg kbuild VERSION --arch A [...]` on the host (issue 6 item 6): resolves the cell as
+// `ksimg resolve` does, finds its image (--image, the images.lock.json pin, the layout's tag,
+// or builds it as `ksimg build --cell` does), gets the kernel source on the host, and runs the
+// in-image kbuild with podman (kbuild_host.hpp), exiting with kbuild's exit code.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/build_options.hpp"
 #include "cli/commands.hpp"
+#include "cli/kbuild_host.hpp"
+#include "cli/render.hpp"
+#include "cli/version_arg.hpp"
+#include "layers/cell_build.hpp"
+#include "layers/launcher.hpp"
+#include "matrix/data.hpp"
+#include "matrix/resolver.hpp"
+#include "oci/layout.hpp"
+#if __has_include("registry/images_lock.hpp")
+#include "registry/images_lock.hpp"
+#define KSIMG_HAVE_IMAGES_LOCK 1
+#endif
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/subprocess.hpp"
 
 namespace ksimg::cli {
 
-void add_kbuild(CLI::App&) {}
+namespace {
+
+namespace kh = kbuild_host;
+namespace fs = std::filesystem;
+
+struct KbuildOpts {
+  kh::Request req;
+  BuildOpts build;
+};
+
+// The pinned image for `tag`, pulled into podman's storage when it is not there yet.
+std::optional<kh::ImageChoice> pinned_image(const KbuildOpts& o, const std::string& tag) {
+#ifndef KSIMG_HAVE_IMAGES_LOCK
+  // TODO(issue 5): images.lock.json pins, once src/registry/images_lock.hpp lands.
+  (void)o, (void)tag;
+  return std::nullopt;
+#else
+  fs::path lock = o.req.images_lock.empty() ? registry::default_images_lock() : fs::path(o.req.images_lock);
+  auto pin = registry::find_pin(lock, tag);
+  if (!pin) return std::nullopt;
+  if (!run::image_exists(pin->reference)) {
+    log::info("pulling pinned " + pin->reference);
+    std::vector<std::string> argv{"podman", "pull", "--quiet", pin->reference};
+    auto r = subprocess::run(argv);
+    if (!r.ok())
+      throw RuntimeError("cannot pull the pinned image " + pin->reference + " (" + lock.string() +
+                         "): " + subprocess::describe_failure(argv, r) +
+                         "; log podman in to the registry, or pass --image or --images-lock ''");
+  }
+  return kh::ImageChoice{pin->reference, pin->reference, pin->digest.str(), "images.lock.json pin"};
+#endif
+}
+
+// The layout's image for `tag`, loaded into podman's storage unless podman has that digest.
+std::optional<kh::ImageChoice> layout_image(const std::string& layout_dir, const std::string& tag) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(layout_dir) / "index.json", ec)) return std::nullopt;
+  auto desc = oci::Layout::open(layout_dir).find_tag(tag);
+  if (!desc) return std::nullopt;
+  std::string name = run::local_name(tag), digest = desc->digest.str();
+  bool current = run::image_exists(name) && run::image_field(name, "{{.Digest}}") == digest;
+  if (!current) run::load(layout_dir, tag);
+  return kh::ImageChoice{name, std::string(image_repo()) + ":" + tag, digest, "layout " + layout_dir};
+}
+
+kh::ImageChoice built_image(const KbuildOpts& o, const matrix::Resolution& res) {
+  log::info(res.image_tag + " is not in " + o.req.layout + "; building it (ksimg build --cell " +
+            res.cell->key() + ")");
+  auto transport = http::make_transport();
+  std::optional<std::string> src;
+  if (!o.req.source_kind.empty()) src = o.req.source_kind;
+  layers::CellBuild b{build_context(o.build, *transport), res.cell->key(), src, layers::find_kbuild(), ""};
+  layers::build_cell_image(b, oci::Layout::create(o.req.layout));
+  auto img = layout_image(o.req.layout, res.image_tag);
+  if (!img) throw RuntimeError("built " + res.image_tag + " but " + o.req.layout + " has no such tag");
+  img->how = "built into " + o.req.layout;
+  return *img;
+}
+
+// --image, else the pin, else the layout's tag, else a fresh build.
+kh::ImageChoice choose_image(const KbuildOpts& o, const matrix::Resolution& res) {
+  if (!o.req.image.empty()) {
+    if (!run::image_exists(o.req.image)) {
+      auto r = subprocess::run({"podman", "pull", "--quiet", o.req.image});
+      if (!r.ok())
+        throw UsageError("image " + o.req.image + " is not in podman's storage and cannot be pulled");
+    }
+    return {o.req.image, o.req.image, run::image_field(o.req.image, "{{.Digest}}"), "--image"};
+  }
+  if (auto p = pinned_image(o, res.image_tag)) return *p;
+  if (auto l = layout_image(o.req.layout, res.image_tag)) return *l;
+  return built_image(o, res);
+}
+
+// Refuses an image whose cell label names another cell (unless --force).
+void check_image_cell(const kh::ImageChoice& img, const matrix::Resolution& res, bool force) {
+  std::string cell = run::image_label(img.name, "org.kernelsmith.cell");
+  if (cell.empty() || cell == res.cell->key()) return;
+  std::string msg = "image " + img.name + " is for cell " + cell + ", but kernel " + res.version.str() +
+                    " on " + res.arch + " needs cell " + res.cell->key() + " (" + image_repo() + ":" +
+                    res.image_tag + ")";
+  if (!force) throw UsageError(msg + "; drop --image, or pass --force to build it there anyway");
+  log::warn(msg + "; building there anyway (--force)");
+}
+
+void run(KbuildOpts& o) {
+  auto& r = o.req;
+  if (r.source.empty() &&
+      (r.version_arg.find('/') != std::string::npos || r.version_arg.find(".tar") != std::string::npos))
+    r.source = r.version_arg;                         // `ksimg kbuild ./linux-5.10.223.tar.xz --arch mipsel`
+  if (!r.source.empty()) kh::given_source(r.source);  // "does not exist" before anything slow
+  matrix::Version v = version_from_arg(r.version_arg);
+  const auto& m = matrix::get(global().data_dir);
+  std::optional<std::string> kind;
+  if (!r.source_kind.empty()) kind = r.source_kind;
+  auto res = matrix::resolve(m, v, r.arch, kind);
+  log::info("kernel " + v.str() + " on " + r.arch + ": cell " + res.cell->key() + ", image " + res.image_tag);
+  run::require_podman();
+  auto img = choose_image(o, res);
+  check_image_cell(img, res, r.force);
+  log::info("image " + img.name + " (" + img.how + ")");
+  kh::SourcePlan src;
+  if (!r.source.empty()) {
+    src = kh::given_source(r.source);
+  } else {
+    layers::DownloadCache cache(layers::default_cache_root(o.build.cache));
+    auto transport = http::make_transport();
+    src = kh::download_source(*transport, cache, kh::kernel_mirror(r.mirror), v, r.sha256);
+  }
+  fs::path out = kh::out_dir(r.out, v, r.arch), ccache = kh::ccache_dir(r.ccache_dir, res.image_tag);
+  fs::create_directories(out);
+  fs::create_directories(ccache);
+  auto inv = kh::plan_invocation(r, v, src, out, ccache, img, static_cast<unsigned>(geteuid()));
+  log::debug("running: " + [&] {
+    std::string s;
+    for (const auto& a : run::podman_run_argv(img.name, inv.argv, inv.opts)) s += (s.empty() ? "" : " ") + a;
+    return s;
+  }());
+  int status = run::run_attached(img.name, inv.argv, inv.opts);
+  if (status == 0) return;
+  if (auto why = kh::podman_failure(status, img.name); !why.empty()) throw RuntimeError(why);
+  throw Error(static_cast<Exit>(status), "kbuild failed with exit status " + std::to_string(status) +
+                                             " (its message is above; the log is " +
+                                             (out / "build.log").string() + ")");
+}
+
+void add_flags(CLI::App* sub, KbuildOpts& o) {
+  auto& r = o.req;
+  sub->add_option("VERSION", r.version_arg, "Kernel version (5.10.223), or a kernel tree or tarball")
+      ->required();
+  sub->add_option("-a,--arch", r.arch, "Target arch (ksimg matrix lists them), e.g. mipsel")->required();
+  sub->add_option("--source", r.source,
+                  "Kernel tree or tarball on the host (mounted read-only); default: download from --mirror");
+  sub->add_option("-o,--out", r.out, "Output dir (default ./kbuild-VERSION-ARCH; its build/ is reused)");
+  sub->add_option("--defconfig", r.defconfig, "Defconfig target (default: the era's defconfig for the arch)");
+  sub->add_option("--config", r.config, "A full .config file (normalised with olddefconfig)");
+  sub->add_option("--enable", r.enable, "Set CONFIG_SYM=y (repeatable)");
+  sub->add_option("--disable", r.disable, "Turn CONFIG_SYM off (repeatable)");
+  sub->add_option("--fragment", r.fragments, "Config fragment file, merged in order (repeatable)");
+  sub->add_flag("--config-strict", r.config_strict,
+                "Fail when the config names symbols the tree does not know");
+  sub->add_option("--targets", r.targets, "Comma list of vmlinux,image,modules,dtbs,headers,devel");
+  sub->add_option("-j,--jobs", r.jobs, "Parallel jobs (default: the CPUs available)");
+  sub->add_option("--ccache-dir", r.ccache_dir, "ccache dir (default ~/.cache/ksimg/ccache/<image tag>)");
+  sub->add_option("-s,--source-kind", r.source_kind,
+                  "Toolchain source for the cell: debian, bootlin or script");
+  sub->add_option("--image", r.image, "Run this image (podman name or reference) instead of the cell's");
+  sub->add_option("--images-lock", r.images_lock,
+                  "Pinned images (env KSIMG_IMAGES_LOCK; default ./images.lock.json)");
+  sub->add_option("--mirror", r.mirror,
+                  "kernel.org-layout mirror root (env KSIMG_KERNEL_MIRROR; default "
+                  "https://cdn.kernel.org/pub/linux/kernel)");
+  sub->add_option("--sha256", r.sha256,
+                  "Expected sha256 of the downloaded tarball (else from sha256sums.asc)");
+  sub->add_flag("--force", r.force, "Build in an image of another cell (loudly)");
+  sub->add_flag("--dry-run", r.dry_run, "Print kbuild's plan (quirks, config steps, make commands) and exit");
+  sub->add_flag("-t,--tty", r.tty, "Give the build a terminal (podman --tty)");
+  add_layout_option(sub, r.layout);
+  add_build_options(sub, o.build);
+}
+
+}  // namespace
+
+void add_kbuild(CLI::App& app) {
+  auto o = std::make_shared<KbuildOpts>();
+  auto* sub = app.add_subcommand(
+      "kbuild", "Build a kernel in its cell image with podman (source read-only, network off)");
+  add_flags(sub, *o);
+  sub->footer(
+      "The image: --image, else the images.lock.json pin, else the layout's tag, else built from the lock.\n"
+      "The source: --source, else downloaded on the host from the mirror and checked against its\n"
+      "sha256sums.asc (cached). Exit status: kbuild's (0 ok, 1 build failed, 2 usage or wrong cell,\n"
+      "3 integrity, 4 data).\n\n"
+      "Examples:\n"
+      "  ksimg kbuild 5.10.223 --arch mipsel\n"
+      "  ksimg kbuild 5.10.223 --arch mipsel --defconfig tinyconfig --enable CPU_LITTLE_ENDIAN -o out\n"
+      "  ksimg kbuild 4.14.336 --arch arm64 --source ~/src/linux-4.14.336.tar.xz --config my.config -j8\n"
+      "  KSIMG_KERNEL_MIRROR=http://127.0.0.1:8080 ksimg kbuild 5.10.223 --arch mipsel --targets vmlinux");
+  sub->callback([o] { run(*o); });
+}
 
 }  // namespace ksimg::cli

@@ -11,8 +11,9 @@ namespace ksimg::kbuild {
 
 std::string release_name(const matrix::Version& v) {
   if (v.rc || !v.extra.empty())
-    throw UsageError("kernel " + v.str() +
-                     " has no release tarball on a kernel.org mirror: pass its tree or tarball with --source");
+    throw UsageError(
+        "kernel " + v.str() +
+        " has no release tarball on a kernel.org mirror: pass its tree or tarball with --source");
   std::string s = std::to_string(v.major) + "." + std::to_string(v.minor);
   // kernel.org names the first release of a series without ".0" ("linux-5.10.tar.xz").
   if (v.patch && (*v.patch != 0 || v.sub)) s += "." + std::to_string(*v.patch);
@@ -20,7 +21,9 @@ std::string release_name(const matrix::Version& v) {
   return s;
 }
 
-std::string top_dir(const matrix::Version& v) { return "linux-" + release_name(v); }
+std::string top_dir(const matrix::Version& v) {
+  return "linux-" + release_name(v);
+}
 
 std::string mirror_dir(const matrix::Version& v) {
   release_name(v);  // refuses what has no tarball
@@ -71,7 +74,8 @@ std::map<std::string, std::string> parse_sha256sums(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.starts_with("-----BEGIN PGP SIGNATURE")) in_signature = true;
@@ -81,8 +85,9 @@ std::map<std::string, std::string> parse_sha256sums(std::string_view text) {
     if (!entry) continue;
     auto [it, fresh] = sums.emplace(entry->second, entry->first);
     if (!fresh && it->second != entry->first)
-      throw IntegrityError("sha256sums lists " + entry->second +
-                           " twice with different digests: the mirror's listing is corrupt, use another mirror");
+      throw IntegrityError(
+          "sha256sums lists " + entry->second +
+          " twice with different digests: the mirror's listing is corrupt, use another mirror");
   }
   return sums;
 }

@@ -32,7 +32,8 @@ struct MirrorEntry {
   std::string path() const { return dir + "/" + name; }
 };
 
-// The directory for a version: "v2.6" for 2.6.x, "v3.x" .. "v6.x" (and vN.x after). Throws UsageError for release candidates/extra versions (see release_name).
+// The directory for a version: "v2.6" for 2.6.x, "v3.x" .. "v6.x" (and vN.x after). Throws UsageError for
+// release candidates/extra versions (see release_name).
 std::string mirror_dir(const matrix::Version& v);
 
 // Where to look, in order: .tar.xz then .tar.gz in mirror_dir(v); for 2.6.x.y also in

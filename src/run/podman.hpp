@@ -22,7 +22,16 @@ struct RunOptions {
   std::vector<Mount> mounts;
   std::map<std::string, std::string> env;
   std::string workdir;
+  std::string user;            // --user ("0:0"); empty: the image's user
+  std::string userns;          // --userns ("keep-id"); empty: podman's default
+  bool tty = false;            // --tty --interactive (attached runs on a terminal)
+  std::string pull = "never";  // --pull: never (local images only), missing, always
 };
+
+// Makes files the container writes into mounts belong to the caller (`euid`): rootless podman
+// maps the caller to the same uid inside (--userns=keep-id); as root, --user 0:0 writes root's
+// files, which are the caller's.
+void run_as_caller(RunOptions& o, unsigned euid);
 
 // Throws RuntimeError naming the Debian package when podman (or, for load, skopeo) is missing.
 void require_podman();
@@ -37,6 +46,23 @@ std::string load(const std::filesystem::path& layout, const std::string& tag);
 // failure to start podman is a RuntimeError, a non-zero exit is the caller's to judge.
 subprocess::Result run_in(const std::string& image, const std::vector<std::string>& argv,
                           const RunOptions& o = {});
+
+// Runs `argv` in `image` attached to our stdin/stdout/stderr (output streams as it comes, a
+// --tty run gets the terminal) and returns its exit status (128 + N when killed by signal N).
+// While it runs, SIGINT, SIGTERM and SIGHUP sent to ksimg are passed on to podman, which
+// forwards them into the container, and ksimg waits for it to finish. Statuses 125-127 are
+// podman's own (it could not run the container); the caller reports them.
+int run_attached(const std::string& image, const std::vector<std::string>& argv, const RunOptions& o);
+
+// True when podman's storage has `image` (podman image exists).
+bool image_exists(const std::string& image);
+
+// `podman image inspect --format FORMAT image`, trimmed ("<no value>" reads as empty).
+// RuntimeError when podman cannot inspect it.
+std::string image_field(const std::string& image, const std::string& format);
+
+// The value of label `key` of local image `image`; empty when absent.
+std::string image_label(const std::string& image, const std::string& key);
 
 // The podman argv that run_in executes (for logs and tests).
 std::vector<std::string> podman_run_argv(const std::string& image, const std::vector<std::string>& argv,

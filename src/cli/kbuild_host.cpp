@@ -1,0 +1,168 @@
+// `ksimg kbuild` on the host, the parts that do not bind flags (see kbuild_host.hpp; issue 6
+// item 6): the kernel source (given, or downloaded from a kernel.org-layout mirror and
+// verified against sha256sums.asc, src/kbuild/mirror.hpp), and the podman invocation that runs
+// the in-image kbuild with the source read-only, output and ccache read-write, network off.
+#include "cli/kbuild_host.hpp"
+
+#include <cstdlib>
+#include <map>
+
+#include "http/fetch.hpp"
+#include "kbuild/mirror.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace ksimg::cli::kbuild_host {
+
+SourcePlan given_source(const fs::path& path) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(path);
+  if (fs::is_directory(abs, ec)) return {abs, "/src", std::nullopt, abs.string()};
+  if (fs::is_regular_file(abs, ec))
+    return {abs, "/src/" + abs.filename().string(), std::nullopt, abs.string()};
+  throw UsageError("kernel source " + path.string() +
+                   " does not exist: give a kernel tree or tarball with --source, or omit it to download");
+}
+
+namespace {
+
+// The sums of one mirror directory, or nullopt when the directory has no sha256sums.asc.
+std::optional<std::map<std::string, std::string>> sums_of(http::Transport& t, const std::string& url) {
+  try {
+    return kbuild::parse_sha256sums(http::get(t, url, uint64_t{4} << 20).body);
+  } catch (const http::StatusError& e) {
+    if (e.status == 404 || e.status == 410) return std::nullopt;
+    throw;
+  }
+}
+
+}  // namespace
+
+SourcePlan download_source(http::Transport& t, const layers::DownloadCache& cache, const std::string& mirror,
+                           const matrix::Version& v, const std::string& sha256) {
+  std::map<std::string, std::optional<std::map<std::string, std::string>>> by_dir;
+  std::string tried;
+  for (const auto& e : kbuild::tarball_candidates(v)) {
+    std::string url = kbuild::join_url(mirror, e.path());
+    std::string want = sha256;
+    if (want.empty()) {
+      std::string surl = kbuild::sums_url(mirror, e);
+      if (!by_dir.count(e.dir)) by_dir[e.dir] = sums_of(t, surl);
+      const auto& sums = by_dir[e.dir];
+      auto h = sums ? kbuild::find_sha256(*sums, e.name) : std::nullopt;
+      if (!h) {
+        tried +=
+            (tried.empty() ? "" : ", ") + url + (sums ? " (not in sha256sums.asc)" : " (no sha256sums.asc)");
+        continue;
+      }
+      want = *h;
+    }
+    try {
+      log::info("kernel source: " + url + " (sha256 " + want.substr(0, 12) + "...)");
+      auto f = cache.fetch(t, {url}, want);
+      if (f.hit) log::info("kernel source: cached " + f.file.string());
+      return {f.file, "/src/" + e.name, want, url};
+    } catch (const http::StatusError& err) {
+      if (err.status != 404 && err.status != 410) throw;
+      tried += (tried.empty() ? "" : ", ") + url + " (HTTP " + std::to_string(err.status) + ")";
+    } catch (const RuntimeError& err) {
+      // The cache reports a missing file among other causes; keep looking, and say why at the end.
+      tried += (tried.empty() ? "" : ", ") + url + " (" + err.what() + ")";
+    }
+  }
+  throw RuntimeError("no kernel " + v.str() + " tarball on " + mirror + ": tried " + tried +
+                     "; check --mirror/KSIMG_KERNEL_MIRROR or pass --source");
+}
+
+std::string kernel_mirror(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* e = std::getenv("KSIMG_KERNEL_MIRROR"); e && *e) return e;
+  return kbuild::default_kernel_mirror;
+}
+
+fs::path ccache_dir(const std::string& flag, const std::string& image_tag) {
+  if (!flag.empty()) return fs::absolute(flag);
+  fs::path base;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
+    base = x;
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    base = fs::path(h) / ".cache";
+  else
+    throw UsageError("neither XDG_CACHE_HOME nor HOME is set: pass --ccache-dir DIR");
+  return base / "ksimg" / "ccache" / image_tag;
+}
+
+fs::path out_dir(const std::string& flag, const matrix::Version& v, const std::string& arch) {
+  if (!flag.empty()) return fs::absolute(flag);
+  return fs::absolute("kbuild-" + v.str() + "-" + arch);
+}
+
+namespace {
+
+// Mounts `host` read-only at /in/<n>-<name> and returns that container path.
+std::string mount_input(run::RunOptions& o, const std::string& host, const char* what) {
+  std::error_code ec;
+  if (!fs::is_regular_file(host, ec)) throw UsageError(std::string(what) + " " + host + " does not exist");
+  std::string c = "/in/" + std::to_string(o.mounts.size()) + "-" + fs::path(host).filename().string();
+  o.mounts.push_back({fs::absolute(host), c, true});
+  return c;
+}
+
+void add_repeated(std::vector<std::string>& argv, const char* flag, const std::vector<std::string>& values) {
+  for (const auto& v : values) {
+    argv.push_back(flag);
+    argv.push_back(v);
+  }
+}
+
+}  // namespace
+
+Invocation plan_invocation(const Request& r, const matrix::Version& v, const SourcePlan& src,
+                           const fs::path& out, const fs::path& ccache, const ImageChoice& img,
+                           unsigned euid) {
+  Invocation inv;
+  auto& o = inv.opts;
+  run::run_as_caller(o, euid);
+  o.tty = r.tty;
+  o.mounts.push_back({src.host, src.container, true});
+  o.mounts.push_back({out, "/out", false});
+  o.mounts.push_back({ccache, "/ccache", false});
+  o.env["KSIMG_IMAGE_REF"] = img.ref;
+  if (!img.digest.empty()) o.env["KSIMG_IMAGE_DIGEST"] = img.digest;
+  if (const char* e = std::getenv("SOURCE_DATE_EPOCH"); e && *e) o.env["SOURCE_DATE_EPOCH"] = e;
+  o.env["HOME"] = "/tmp";  // keep-id users have no home in the image
+  auto& a = inv.argv;
+  a = {"kbuild", "build", v.str(), "--source", src.container, "--out", "/out", "--ccache-dir", "/ccache"};
+  if (src.sha256) a.insert(a.end(), {"--sha256", *src.sha256});
+  if (!r.defconfig.empty()) a.insert(a.end(), {"--defconfig", r.defconfig});
+  if (!r.config.empty()) a.insert(a.end(), {"--config", mount_input(o, r.config, "--config file")});
+  add_repeated(a, "--enable", r.enable);
+  add_repeated(a, "--disable", r.disable);
+  for (const auto& f : r.fragments) a.insert(a.end(), {"--fragment", mount_input(o, f, "--fragment file")});
+  if (r.config_strict) a.push_back("--config-strict");
+  if (!r.targets.empty()) a.insert(a.end(), {"--targets", r.targets});
+  if (r.jobs > 0) a.insert(a.end(), {"--jobs", std::to_string(r.jobs)});
+  if (r.force) a.push_back("--force");
+  if (r.dry_run) a.push_back("--dry-run");
+  return inv;
+}
+
+std::string podman_failure(int status, const std::string& image) {
+  switch (status) {
+    case 125:
+      return "podman refused to run " + image +
+             " (exit 125, its message is above); check that `podman run --rm " + image +
+             " kbuild info` works (storage, runtime, user namespaces)";
+    case 126:
+      return "podman could not execute kbuild in " + image +
+             " (exit 126); rebuild the image: ksimg build --cell";
+    case 127:
+      return image +
+             " has no kbuild (exit 127): it is not a kernelsmith cell image; pick one with --image or "
+             "drop --image";
+    default:
+      return "";
+  }
+}
+
+}  // namespace ksimg::cli::kbuild_host
