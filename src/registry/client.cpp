@@ -58,33 +58,47 @@ Session& Registry::worker_session(size_t w) {
   return *workers_[w];
 }
 
-void Registry::ping() {
-  bool may_fall_back = is_loopback(o_.registry) || !o_.tls_verify;
-  auto s = session();
+// GET /v2/ without authorization: 200 or 401 both mean "a registry"; a 401 teaches the
+// authenticator the challenge (its answer does not matter yet).
+std::optional<http::Response> Registry::probe(http::Transport& t, bool once) {
   http::Request req;
-  std::optional<http::Response> r;
-  if (may_fall_back) {
+  req.url = base_ + "/v2/";
+  http::RetryPolicy p = o_.retry;
+  if (once) p.attempts = 1;
+  http::Response r = http::with_retry([&] { return t.send(req); }, p);
+  if (r.status == 401) auth_->on_unauthorized(r, "");
+  if (r.status != 200 && r.status != 401) {
+    std::string msg = o_.registry + ": GET " + req.url + ": HTTP " + std::to_string(r.status) +
+                      "; this does not look like an OCI registry (GET /v2/ must answer 200 or 401)";
+    throw http::StatusError(msg, r.status);
+  }
+  return r;
+}
+
+void Registry::ping() {
+  auto t = http::make_transport(http_options());
+  if (is_loopback(o_.registry) || !o_.tls_verify) {
     try {
-      req.url = base_ + "/v2/";
-      r = s->send(req, "");
+      probe(*t, true);
+      return;
     } catch (const RuntimeError& e) {
       log::debug("https to " + o_.registry + " failed (" + e.what() + "); using plain http");
       base_ = "http://" + o_.registry;
     }
   }
-  if (!r) {
-    try {
-      r = s->send_retry([&] {
-        req.url = base_ + "/v2/";
-        return req;
-      }, "");
-    } catch (const http::NetworkError& e) {
-      throw RuntimeError(o_.registry + ": cannot reach the registry (" + e.what() +
-                         "); is it running and is the address right?");
-    }
+  try {
+    probe(*t, false);
+  } catch (const http::NetworkError& e) {
+    throw RuntimeError(o_.registry + ": cannot reach the registry (" + e.what() +
+                       "); is it running and is the address right?");
   }
-  if (r->status != 200) s->fail(req, *r, "this does not look like an OCI registry (GET /v2/ must answer 200)");
   log::debug(o_.registry + ": registry API at " + base_ + "/v2/");
+  if (o_.credential) {  // check the credential now (ksimg login relies on it); anonymous: per scope later
+    http::Request req;
+    req.url = base_ + "/v2/";
+    auto r = session()->send_retry([&] { return req; }, "");
+    if (r.status != 200) session()->fail(req, r, "GET /v2/ with credentials must answer 200");
+  }
 }
 
 Session::Session(Registry& r) : r_(r), t_(http::make_transport(r.http_options())) {}

@@ -48,6 +48,7 @@ class Registry {
   http::Options http_options() const;
 
  private:
+  std::optional<http::Response> probe(http::Transport& t, bool once);
   RegistryOptions o_;
   std::string base_;
   std::unique_ptr<Authenticator> auth_;

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "registry/pull.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -70,6 +71,16 @@ void put_manifest(Session& s, const std::string& repo, const std::string& ref, c
                          *got + "; it must keep the exact bytes");
 }
 
+// True when `tag` already names manifest `d` (HEAD end-3 and its Docker-Content-Digest).
+bool tag_points_at(Session& s, const std::string& repo, const std::string& tag, const oci::Digest& d) {
+  http::Request req;
+  req.method = "HEAD";
+  req.url = s.url(repo, "manifests/" + tag);
+  req.headers = {{"Accept", manifest_accept()}};
+  http::Response r = s.send_retry([&] { return req; }, repository_scope(repo, true));
+  return r.status == 200 && r.header("docker-content-digest").value_or("") == d.str();
+}
+
 std::vector<BlobResult> push_blobs(Registry& reg, const oci::Layout& layout, const std::string& repo,
                                    const std::vector<oci::Descriptor>& blobs, const PushOptions& opts,
                                    TransferEvents* ev) {
@@ -104,15 +115,19 @@ PushResult push_image(Registry& reg, const oci::Layout& layout, const PushReques
   PushResult res{req.layout_tag, req.repository, "", *m, {}, 0, 0};
   res.blobs = push_blobs(reg, layout, req.repository, blobs, opts, ev);
   Session* s = &reg.worker_session(0);
-  for (const auto& d : blobs)  // all blobs first, verified, before the manifest that needs them
-    if (!blob_exists(*s, req.repository, d.digest, repository_scope(req.repository, true)))
-      throw RuntimeError(reg.name() + " does not have blob " + d.digest.str() + " of " + req.repository +
+  for (const auto& b : res.blobs)  // all blobs first, verified, before the manifest that needs them
+    if (b.action != BlobAction::skipped &&  // a skipped blob was just found by HEAD
+        !blob_exists(*s, req.repository, b.desc.digest, repository_scope(req.repository, true)))
+      throw RuntimeError(reg.name() + " does not have blob " + b.desc.digest.str() + " of " + req.repository +
                          " after it was pushed; the manifest was not pushed");
   for (const auto& b : res.blobs)
     (b.action == BlobAction::uploaded ? res.bytes_sent : res.bytes_skipped) += static_cast<uint64_t>(b.desc.size);
-  put_manifest(*s, req.repository, m->digest.str(), *m, bytes);
   auto tags = req.tags.empty() ? std::vector<std::string>{req.layout_tag} : req.tags;
-  for (const auto& t : tags) put_manifest(*s, req.repository, t, *m, bytes);
+  std::vector<std::string> todo;
+  for (const auto& t : tags)
+    if (!tag_points_at(*s, req.repository, t, m->digest)) todo.push_back(t);
+  if (!todo.empty()) put_manifest(*s, req.repository, m->digest.str(), *m, bytes);
+  for (const auto& t : todo) put_manifest(*s, req.repository, t, *m, bytes);
   res.reference = reg.name() + "/" + req.repository + ":" + tags.front() + "@" + m->digest.str();
   return res;
 }

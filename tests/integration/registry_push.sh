@@ -68,7 +68,8 @@ out=$("$KSIMG" push --tag img1 --to "127.0.0.1:$PX/ns" --layout "$L" --json)
 [ "$(jq '.[0].bytes_sent' <<<"$out")" = 0 ] || fail "re-push bytes_sent"
 [ "$(uploaded_bytes proxy.log)" = 0 ] || fail "the proxy saw $(uploaded_bytes proxy.log) upload bytes"
 grep -q 'blobs/uploads/' proxy.log && fail "an upload session was opened on a no-op push"
-ok "no-op re-push: 0 blob bytes, no upload session (proxy log)"
+grep -q '^PUT ' proxy.log && fail "a no-op push PUT something: $(grep '^PUT ' proxy.log)"
+ok "no-op re-push: 0 blob bytes, no upload session, no manifest PUT (proxy log)"
 
 echo "== img2 shares the base layer: skipped in the same repository"
 : > proxy.log
