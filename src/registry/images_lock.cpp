@@ -72,7 +72,8 @@ void update_images_lock(const std::filesystem::path& path, const Pins& updates) 
   files::FileLock lock(dir / (path.filename().string() + ".lock"));
   Pins pins = read_images_lock(path);
   for (const auto& [tag, p] : updates) pins[tag] = p;
-  files::write_atomic(path, images_lock_json(pins));
+  std::string text = images_lock_json(pins);
+  if (files::read_if_exists(path) != text) files::write_atomic(path, text);  // unchanged: not rewritten
 }
 
 std::optional<Pin> find_pin(const std::filesystem::path& path, const std::string& tag) {

@@ -31,8 +31,8 @@ Pins read_images_lock(const std::filesystem::path& path);
 // Serialises pins (schema_version 1, keys sorted, 2-space indent, trailing newline).
 std::string images_lock_json(const Pins& pins);
 
-// Merges `updates` into the file under a lock (`<path>.lock`) and writes it atomically;
-// entries not in `updates` are kept.
+// Merges `updates` into the file under a lock (`<path>.lock`) and writes it atomically when
+// its bytes change; entries not in `updates` are kept.
 void update_images_lock(const std::filesystem::path& path, const Pins& updates);
 
 // The pin for image tag `tag` ("k4-mipsel"), or nullopt when the file or the entry is absent.
