@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Issue 6 item 7, bad inputs to `ksimg kbuild`, each a clear one-line error with its exit code
+# and nothing compiled: unknown arch and unsupported cell (2), wrong cell for --image (2),
+# missing source (2), no podman on PATH (1, names the package), a corrupt tarball (3), a
+# sha256 mismatch against the mirror's sha256sums.asc and against --sha256 (3), a tree of
+# another version (2), an unknown symbol with --config-strict (2) and an option that did not
+# stick (2) -- the last two stop in kbuild's config step, before any compile.
+# The k4/mipsel image comes from the lock with cached layers; the kernel tree from the
+# kbuild_mipsel mirror (scripts/make-kernel-mirror). Skips (77) when a tool or the Debian
+# archive is unavailable.
+set -euo pipefail
+: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}" "${KSIMG_BUILD_DIR:?}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+for t in podman skopeo mmdebstrap jq curl dpkg-deb xz sha256sum; do
+  command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps)"
+done
+server_bin=${KSIMG_STATIC_SERVER:-$KSIMG_BUILD_DIR/ksimg_static_server}
+[ -x "$server_bin" ] || skip "no $server_bin (build the ksimg_static_server target)"
+mirror=$({ grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
+             /etc/apt/sources.list 2>/dev/null || true; } | head -1 | awk '{print $2}')
+export KSIMG_DEBIAN_MIRROR=${KSIMG_DEBIAN_MIRROR:-$mirror}
+[ -n "$KSIMG_DEBIAN_MIRROR" ] || skip "no Debian mirror in the host's apt sources"
+curl -sfI --max-time 20 "$KSIMG_DEBIAN_MIRROR/dists/bullseye/InRelease" >/dev/null \
+  || skip "the Debian archive is unreachable from here"
+
+mkdir -p "$KSIMG_TESTS_TMP"
+W="$KSIMG_TESTS_TMP/kbuild"               # shared with kbuild_mipsel: the .deb, the mirror, the tree
+mkdir -p "$W" "$KSIMG_TESTS_TMP/cells_build/cache"
+export KSIMG_CACHE="$KSIMG_TESTS_TMP/cells_build/cache"
+T=$(mktemp -d "$KSIMG_TESTS_TMP/kbuild_errors.run.XXXXXX")
+S=$(mktemp -d /tmp/kse.XXXXXX)
+server_pid=
+cleanup() {
+  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  podman rmi -af >/dev/null 2>&1 || true
+  rm -rf "$T" "$S"
+}
+trap cleanup EXIT
+export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
+printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$S" "$S" >"$S/storage.conf"
+export CONTAINERS_STORAGE_CONF="$S/storage.conf"
+export KSIMG_LAYOUT="$T/oci" KSIMG_LOCK="$KSIMG_SRC/ksimg.lock.json"
+checks=0
+
+# expect CODE PATTERN ARGS...: ksimg exits CODE, its stderr matches PATTERN (kbuild's error, or
+# ksimg's own) and ends with ksimg's one-line summary
+# (EXPECT_PATH: the PATH ksimg runs with).
+expect() {
+  local code=$1 pat=$2 rc=0; shift 2
+  PATH="${EXPECT_PATH:-$PATH}" "$KSIMG" "$@" >"$T/out" 2>"$T/err" || rc=$?
+  [ "$rc" = "$code" ] || fail "ksimg $*: exit $rc, want $code: $(tail -5 "$T/err")"
+  grep -qE "$pat" "$T/err" || fail "ksimg $*: stderr lacks /$pat/: $(tail -3 "$T/err")"
+  tail -1 "$T/err" | grep -q "^ksimg: " || fail "ksimg $*: no one-line summary last: $(tail -1 "$T/err")"
+  if grep -qE '^  (CC|LD)  ' "$T/err" "$T/out"; then fail "ksimg $*: compiled something"; fi
+  checks=$((checks + 1))
+}
+
+# No image needed: the resolver and the host's own checks.
+expect 2 "unknown arch|sparc" kbuild 5.10.223 --arch sparc
+expect 2 "k2.6|arm64" kbuild 2.6.31 --arch arm64
+expect 2 "kernel source $T/nope does not exist" kbuild 5.10.223 --arch mipsel --source "$T/nope"
+mkdir -p "$T/nopodman"
+for t in skopeo; do ln -s "$(command -v $t)" "$T/nopodman/$t"; done
+EXPECT_PATH="$T/nopodman" expect 1 "podman is not installed.*apt-get install podman" kbuild 5.10.223 --arch mipsel \
+  --source "$T"
+
+# The fixture mirror and a tree from it (kept between runs).
+KSIMG_KERNEL_DEBS=${KSIMG_KERNEL_DEBS:-$W/debs} "$KSIMG_SRC/scripts/make-kernel-mirror" "$W/mirror" 5.10.223 >/dev/null \
+  || fail "make-kernel-mirror"
+tarball="$W/mirror/v5.x/linux-5.10.223.tar.xz"
+tree="$W/tree-5.10.223"
+if [ ! -f "$tree/Makefile" ]; then
+  rm -rf "$tree.part" && mkdir -p "$tree.part"
+  tar -xJf "$tarball" -C "$tree.part" --strip-components=1 && mv "$tree.part" "$tree"
+fi
+
+# A bad mirror: a truncated tarball listed with its own (matching) sha256, and a directory whose
+# sums list other bytes.
+mkdir -p "$T/bad/v5.x" "$T/lie/v5.x"
+head -c 2000000 "$tarball" >"$T/bad/v5.x/linux-5.10.223.tar.xz"
+(cd "$T/bad/v5.x" && sha256sum linux-5.10.223.tar.xz >sha256sums.asc)
+cp "$T/bad/v5.x/linux-5.10.223.tar.xz" "$T/lie/v5.x/"
+echo "$(printf '%064d' 0)  linux-5.10.223.tar.xz" >"$T/lie/v5.x/sha256sums.asc"
+"$server_bin" "$T" --log "$T/server.log" >"$T/port" &
+server_pid=$!
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+base="http://127.0.0.1:$(head -1 "$T/port")"
+
+# The image (built from the lock into the fresh layout; layers come from the cache).
+"$KSIMG" build --cell k4/mipsel --no-smoke --load >"$T/build.out" 2>"$T/build.err" \
+  || { tail -20 "$T/build.err" >&2; fail "ksimg build --cell k4/mipsel"; }
+k=(kbuild 5.10.223 --arch mipsel -o "$T/o" --ccache-dir "$T/cc")
+
+expect 3 "corrupt|truncated|damaged|extract|xz" "${k[@]}" --mirror "$base/bad"
+expect 3 "sha256" "${k[@]}" --mirror "$base/lie"
+expect 3 "sha256" "${k[@]}" --mirror "$base/bad" --sha256 "$(printf '%064d' 1)"
+expect 2 "is for cell k4/mipsel.*k3/mipsel" kbuild 3.18.140 --arch mipsel --image localhost/kernelsmith:k4-mipsel \
+  --source "$tree"
+expect 2 "5.10.223|Makefile|version" kbuild 5.10.224 --arch mipsel --source "$tree" -o "$T/o2"
+grep -q "^CONFIG_" "$T/o2/.config" 2>/dev/null && fail "a version mismatch reached the config step"
+
+printf 'CONFIG_MIPS_MALTA=y\nCONFIG_KSIMG_NO_SUCH_SYMBOL=y\n' >"$T/strict.config"
+expect 2 "config-strict.*CONFIG_KSIMG_NO_SUCH_SYMBOL" "${k[@]}" --source "$tree" --config "$T/strict.config" \
+  --config-strict --targets vmlinux
+jq -e '.status == "failed" and (.error | test("KSIMG_NO_SUCH_SYMBOL"))' "$T/o/metadata.json" >/dev/null \
+  || fail "metadata after --config-strict: $(jq -c '{status, error}' "$T/o/metadata.json")"
+checks=$((checks + 1))
+# EXT4_FS depends on BLOCK, which tinyconfig turns off: the request cannot stick.
+expect 2 "did not stick.*EXT4_FS" "${k[@]}" --source "$tree" --defconfig tinyconfig --enable EXT4_FS --targets vmlinux
+jq -e '.status == "failed" and (.config.dropped | length) == 1 and (.targets.vmlinux.status // "none") != "ok"' "$T/o/metadata.json" \
+  >/dev/null || fail "metadata after a dropped option: $(jq -c '{status, config, targets}' "$T/o/metadata.json")"
+checks=$((checks + 1))
+[ -z "$(find "$tree" -newer "$T/build.out" -print -quit)" ] || fail "kbuild wrote into the read-only tree"
+checks=$((checks + 1))
+echo "kbuild_errors: $checks checks passed"
