@@ -17,15 +17,17 @@ curl -sfI --max-time 20 "${KSIMG_DEBIAN_MIRROR:-$mirror}/dists/trixie/InRelease"
 mkdir -p "$KSIMG_TESTS_TMP"
 W="$KSIMG_TESTS_TMP/cells_build"   # kept between runs of this build dir: the cache makes reruns fast
 T=$(mktemp -d "$KSIMG_TESTS_TMP/cells_build.run.XXXXXX")
-trap 'podman rmi -af >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
+# podman's storage lives under a short path: podman 4.3 takes ~20 s per run under a long one.
+S=$(mktemp -d /tmp/kscb.XXXXXX)
+trap 'podman rmi -af >/dev/null 2>&1 || true; rm -rf "$T" "$S"' EXIT
 mkdir -p "$W/cache"
 export KSIMG_CACHE="$W/cache" KSIMG_LAYOUT="$T/oci"
 export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
 cat >"$T/storage.conf" <<CONF
 [storage]
 driver = "overlay"
-graphroot = "$T/graph"
-runroot = "$T/run"
+graphroot = "$S/graph"
+runroot = "$S/run"
 CONF
 export CONTAINERS_STORAGE_CONF="$T/storage.conf"
 cd "$T"
