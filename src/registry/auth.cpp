@@ -4,7 +4,9 @@
 // Bearer tokens are cached per merged scope set, refreshed at 80 % of `expires_in` and again
 // after any 401 whatever its scheme: Harbor answers an expired token with a Basic challenge,
 // so once a registry has offered Bearer a Basic 401 means "fetch a new token", not "switch to
-// Basic". Credentials go only to the registry's host and to the token realm it names.
+// Basic". Identity tokens (docker's "identitytoken") are exchanged with the OAuth2
+// refresh-token POST (token spec, oauth.md). Credentials go only to the registry's host and
+// to the token realm it names.
 #include "registry/auth.hpp"
 
 #include <map>
@@ -54,6 +56,7 @@ std::string scheme_of(const std::string& url) {
 class RegistryAuth final : public Authenticator {
  public:
   RegistryAuth(AuthOptions o, AuthHooks h) : o_(std::move(o)), h_(std::move(h)) {
+    if (o_.credential && o_.credential->identity_token) refresh_token_ = o_.credential->secret;
     if (!h_.transport) h_.transport = http::make_transport(o_.http);
     if (!h_.now) h_.now = [] { return Clock::now(); };
   }
@@ -143,28 +146,42 @@ class RegistryAuth final : public Authenticator {
     return tokens_[key] = std::move(t);
   }
 
+  // The token spec's GET (Basic credentials when we have them), or for an identity token the
+  // OAuth2 refresh-token POST (token spec, oauth.md).
+  http::Request token_request(const token::Scopes& scopes) const {
+    const auto& cred = o_.credential;
+    http::Request req;
+    req.max_bytes = 1 << 20;
+    if (cred && cred->identity_token) {
+      req.method = "POST";
+      req.url = realm_;
+      req.body = http::Body::bytes(token::refresh_form(service_, scopes, refresh_token_),
+                                   "application/x-www-form-urlencoded");
+      return req;
+    }
+    req.url = token::request_url(realm_, service_, scopes, cred ? cred->username : "");
+    if (cred) req.headers.emplace_back("Authorization", basic_header());
+    return req;
+  }
+
   Token fetch(const token::Scopes& scopes) {
     const auto& cred = o_.credential;
-    bool send_basic = cred && !cred->identity_token;
     if (cred && scheme_of(realm_) == "http" && registry_scheme_ == "https")
       throw RuntimeError("registry " + o_.registry + ": its token realm " + realm_ +
                          " is plain http while the registry uses https; refusing to send credentials there");
-    if (cred && cred->identity_token)
-      throw RuntimeError(
-          "registry " + o_.registry +
-          ": the stored credential is an identity token, which ksimg cannot exchange yet; run `ksimg login " +
-          o_.registry + "` with a username and password");
-    http::Request req;
-    req.url = token::request_url(realm_, service_, scopes, send_basic ? cred->username : "");
-    req.max_bytes = 1 << 20;
-    if (send_basic) req.headers.emplace_back("Authorization", basic_header());
-    log::debug("registry " + o_.registry + ": token request to " + realm_);
+    http::Request req = token_request(scopes);
+    log::debug("registry " + o_.registry + ": token request (" + req.method + ") to " + realm_);
     auto resp = http::with_retry([&] { return h_.transport->send(req); });
     if (resp.status == 401 || resp.status == 403) refused(resp.status);
+    if (req.method == "POST" && (resp.status == 404 || resp.status == 405))
+      throw RuntimeError("registry " + o_.registry + ": token server " + realm_ +
+                         " does not take identity tokens (OAuth2 POST: HTTP " + std::to_string(resp.status) +
+                         "); run `ksimg login " + o_.registry + "` with a user name and password");
     if (!resp.ok())
       throw RuntimeError("registry " + o_.registry + ": token server " + realm_ + " answered HTTP " +
                          std::to_string(resp.status) + "; retry later or check the registry");
     auto reply = token::parse_reply(resp.body, realm_);
+    if (cred && cred->identity_token && !reply.refresh_token.empty()) refresh_token_ = reply.refresh_token;
     return Token{reply.token, h_.now(), reply.expires_in};
   }
 
@@ -182,6 +199,7 @@ class RegistryAuth final : public Authenticator {
   std::mutex mu_;
   Mode mode_ = Mode::unknown;
   std::string realm_, service_, registry_scheme_;
+  std::string refresh_token_;  // an identity token, replaced when the server sends a new one
   token::Scopes wanted_;
   std::map<std::string, token::Scopes> extra_;  // request scope -> scopes its challenges named
   std::map<std::string, Token> tokens_;

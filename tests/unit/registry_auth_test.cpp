@@ -37,8 +37,24 @@ struct TokenServer {
   std::optional<int> expires_in;
   std::vector<std::string> accounts, services, auths;
   std::vector<std::vector<std::string>> scopes;
+  std::string refresh_token = "rt-1";  // the POST grant accepts this one, then issues rt-<n>
+  std::vector<std::string> posted;     // form bodies of POST /token
 
   TokenServer() {
+    svr.Post("/token", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lk(mu);
+      posted.push_back(req.body);
+      if (req.get_param_value("grant_type") != "refresh_token" ||
+          req.get_param_value("refresh_token") != refresh_token || req.has_header("Authorization")) {
+        res.status = 401;
+        return;
+      }
+      ++count;
+      scopes.push_back({req.get_param_value("scope")});
+      refresh_token = "rt-" + std::to_string(count + 1);
+      nlohmann::json j{{"access_token", "tok-" + std::to_string(count)}, {"refresh_token", refresh_token}};
+      res.set_content(j.dump(), "application/json");
+    });
     svr.Get("/token", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard lk(mu);
       std::string auth = req.has_header("Authorization") ? req.get_header_value("Authorization") : "";
@@ -242,6 +258,27 @@ TEST_CASE("auth: a 401 of any scheme drops the token; Harbor's Basic answer refe
   CHECK(a->on_unauthorized(unauthorized(bearer(s, ",scope=\"repository:ns/base:pull\"")), kPush));
   CHECK(auth_for(*a, kPush) == "Bearer tok-5");
   CHECK(s.scopes[4] == std::vector<std::string>{"repository:ns/base:pull", kPush});
+}
+
+TEST_CASE("auth: identity tokens use the OAuth2 refresh-token POST, and the new refresh token") {
+  TokenServer s;
+  s.expires_in = 100;
+  FakeClock c;
+  auto a = make(Credential{"me", "rt-1", true}, c);
+  REQUIRE(a->on_unauthorized(unauthorized(bearer(s)), kPush));
+  CHECK(auth_for(*a, kPush) == "Bearer tok-1");
+  REQUIRE(s.posted.size() == 1);
+  CHECK(s.posted[0].find("grant_type=refresh_token") != std::string::npos);
+  CHECK(s.posted[0].find("client_id=ksimg") != std::string::npos);
+  CHECK(s.posted[0].find("service=reg.example") != std::string::npos);
+  CHECK(s.scopes[0] == std::vector<std::string>{kPush});
+  c.advance(std::chrono::seconds(90));
+  CHECK(auth_for(*a, kPush) == "Bearer tok-2");  // refreshed with rt-2, the server's new one
+  CHECK(s.posted[1].find("refresh_token=rt-2") != std::string::npos);
+  CHECK(s.auths.empty());  // no GET, no Basic
+  auto bad = make(Credential{"me", "revoked", true}, c);
+  REQUIRE(bad->on_unauthorized(unauthorized(bearer(s)), kPush));
+  CHECK_THROWS_WITH_AS(auth_for(*bad, kPush), doctest::Contains("ksimg login"), RuntimeError);
 }
 
 TEST_CASE("auth: refusals by the token server are clear and never show the secret") {
