@@ -95,6 +95,31 @@ uint64_t fetch_blob(Session& s, const std::string& repo, const oci::Descriptor& 
   return got;
 }
 
+// Downloads the blobs the layout lacks into temp files (verified), `jobs` at a time.
+std::vector<std::unique_ptr<files::AtomicFile>> download(Registry& reg, const std::string& repo,
+                                                         const oci::Layout& layout,
+                                                         const std::vector<oci::Descriptor>& blobs, int jobs,
+                                                         std::vector<BlobResult>& out, TransferEvents* ev) {
+  std::vector<std::unique_ptr<files::AtomicFile>> tmps(blobs.size());
+  parallel_for(blobs.size(), jobs, [&](size_t i, size_t w) {
+    const auto& d = blobs[i];
+    out[i].desc = d;
+    if (ev) ev->blob_started(d);
+    auto t0 = std::chrono::steady_clock::now();
+    if (layout.has_blob(d.digest, d.size)) {
+      out[i].action = BlobAction::skipped;
+    } else {
+      tmps[i] = layout.begin_blob();
+      out[i].bytes_sent = fetch_blob(reg.worker_session(w), repo, d, *tmps[i], [&](uint64_t n) {
+        if (ev) ev->blob_progress(d, n);
+      });
+    }
+    out[i].seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (ev) ev->blob_finished(out[i]);
+  });
+  return tmps;
+}
+
 }  // namespace
 
 const std::string& manifest_accept() {
@@ -123,23 +148,8 @@ PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& la
   PullResult res{layout_tag, "", {m.media_type, m.digest, static_cast<int64_t>(m.bytes.size()), {}, std::nullopt},
                  {}, 0, 0};
   res.reference = reg.name() + "/" + ref.repository + (ref.tag.empty() ? "" : ":" + ref.tag) + "@" + m.digest.str();
-  std::vector<std::unique_ptr<files::AtomicFile>> tmps(blobs.size());
   res.blobs.resize(blobs.size());
-  parallel_for(blobs.size(), opts.jobs, [&](size_t i, size_t w) {
-    const auto& d = blobs[i];
-    res.blobs[i].desc = d;
-    if (ev) ev->blob_started(d);
-    auto t0 = std::chrono::steady_clock::now();
-    if (layout.has_blob(d.digest, d.size)) {
-      res.blobs[i].action = BlobAction::skipped;
-    } else {
-      tmps[i] = layout.begin_blob();
-      res.blobs[i].bytes_sent = fetch_blob(reg.worker_session(w), ref.repository, d, *tmps[i],
-                                           [&](uint64_t n) { if (ev) ev->blob_progress(d, n); });
-    }
-    res.blobs[i].seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (ev) ev->blob_finished(res.blobs[i]);
-  });
+  auto tmps = download(reg, ref.repository, layout, blobs, opts.jobs, res.blobs, ev);
   for (size_t i = 0; i < blobs.size(); ++i) {
     if (tmps[i]) layout.commit_blob(*tmps[i], blobs[i].digest, blobs[i].size);
     (tmps[i] ? res.bytes_received : res.bytes_skipped) += static_cast<uint64_t>(blobs[i].size);
