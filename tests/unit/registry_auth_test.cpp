@@ -238,7 +238,7 @@ TEST_CASE("auth: tokens are refreshed at 80 percent of expires_in, 60 s when abs
   CHECK(auth_for(*a, kPush) == "Bearer tok-4");
 }
 
-TEST_CASE("auth: a 401 of any scheme drops the token; Harbor's Basic answer refetches, never switches") {
+TEST_CASE("auth: a 401 of any scheme drops the token - Harbor Basic answer refetches, never switches") {
   TokenServer s;
   s.expires_in = 1800;
   FakeClock c;
