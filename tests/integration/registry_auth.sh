@@ -152,6 +152,9 @@ if $HAVE_PUSH; then
   push "$TOK" small
   grep -q '"repository:ns/kernelsmith:pull,push"' tok.log || fail "no push scope asked: $(cat tok.log)"
   ok "token: push with a push+pull token ($(wc -l < tok.log) token requests)"
+  run "$KSIMG" -v push --tag small --to "127.0.0.1:$TOK/ns" --layout "$T/oci" --json
+  grep -q "token request" err.txt || fail "-v did not log the token request: $(cat err.txt)"
+  ok "token: a verbose re-push (its debug log joins the secret scan)"
   # Credentials the registry no longer accepts: a clear error naming ksimg login.
   cp "$AUTH" auth.good
   jq --arg k "127.0.0.1:$TOK" --arg a "$(printf '%s:%s' "$ROBOT" nope | base64 -w0)" '.auths[$k].auth=$a' auth.good > "$AUTH"
