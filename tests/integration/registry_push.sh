@@ -156,6 +156,16 @@ if [ -f "$DEF/index.json" ] && [ "$(layout_digest "$DEF" k4-mipsel)" != "" ]; th
   "$KSIMG" -q pull --locked --cell k4/mipsel --images-lock "$T/cells.lock.json" --layout "$T/cells" >/dev/null
   [ "$(layout_digest "$T/cells" k4-mipsel)" = "$DC" ] || fail "cell pull --locked"
   ok "k4-mipsel ($(jq '.[0].bytes_sent' <<<"$out") bytes) pushed, inspected by skopeo, pulled back by its pin"
+  if command -v podman >/dev/null && [ -n "${CONTAINERS_REGISTRIES_CONF:-}" ]; then
+    S=$(mktemp -d /tmp/ksR.XXXX)
+    printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$S" "$S" > "$T/storage.conf"
+    podman run --rm "127.0.0.1:$REG/cells/kernelsmith@$DC" kbuild --help > kbuild.txt 2>podman.err ||
+      { cat podman.err; fail "podman run of the pushed cell image failed"; }
+    grep -q '^Usage: kbuild' kbuild.txt || fail "kbuild --help printed: $(head -3 kbuild.txt)"
+    podman rmi -a -f >/dev/null 2>&1 || true
+    rm -rf "$S" 2>/dev/null || true
+    ok "podman run 127.0.0.1:$REG/cells/kernelsmith@$DC kbuild --help works"
+  fi
 else
   echo "(no k4-mipsel in $DEF: skipped)"
 fi
