@@ -186,6 +186,9 @@ int run_build(const BuildOptions& o) {
     report_failure(c, e);
     c.meta.finish("failed", e.what());
     throw;
+  } catch (const std::exception& e) {  // filesystem and other library errors: still recorded
+    c.meta.finish("failed", e.what());
+    throw RuntimeError(e.what());
   }
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   c.meta.finish("succeeded");

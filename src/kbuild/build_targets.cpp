@@ -33,7 +33,7 @@ void copy_dtbs(BuildContext& c) {
   int n = 0;
   for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator(); ++it) {
     if (it->path().extension() != ".dtb") continue;
-    fs::path dest = to / fs::relative(it->path(), from);
+    fs::path dest = to / it->path().lexically_relative(from);
     fs::create_directories(dest.parent_path());
     fs::copy_file(it->path(), dest, fs::copy_options::overwrite_existing);
     ++n;

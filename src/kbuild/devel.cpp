@@ -45,22 +45,25 @@ void copy_tree(const fs::path& from, const fs::path& to, const fs::path& rel_roo
     return;
   }
   for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator(); ++it) {
-    fs::path rel = rel_root / fs::relative(it->path(), from);
-    bool dir = it->is_directory() && !it->is_symlink();
+    fs::path rel = rel_root / it->path().lexically_relative(from);
+    auto st = fs::symlink_status(it->path());  // never follow links: the tree has relative ones
+    bool dir = fs::is_directory(st);
     if (!keep(rel, dir)) {
       if (dir) it.disable_recursion_pending();
       continue;
     }
-    fs::path dest = to / fs::relative(it->path(), from);
+    fs::path dest = to / it->path().lexically_relative(from);
     if (dir) {
       fs::create_directories(dest);
-    } else if (it->is_symlink()) {
-      fs::remove(dest);
-      fs::copy_symlink(it->path(), dest);
-    } else if (it->is_regular_file()) {
-      fs::create_directories(dest.parent_path());
-      fs::copy_file(it->path(), dest, fs::copy_options::overwrite_existing);
+      continue;
     }
+    fs::create_directories(dest.parent_path());
+    std::error_code ec;
+    fs::remove(dest, ec);  // the build dir's copy replaces the source's; a link is replaced, not followed
+    if (fs::is_symlink(st))
+      fs::create_symlink(fs::read_symlink(it->path()), dest, ec);
+    else if (fs::is_regular_file(st))
+      fs::copy_file(it->path(), dest);
   }
 }
 
