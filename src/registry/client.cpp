@@ -81,7 +81,7 @@ void Registry::ping() {
     try {
       probe(*t, true);
       return;
-    } catch (const RuntimeError& e) {
+    } catch (const http::NetworkError& e) {  // TLS or connect failure only: an auth error must not be hidden
       log::debug("https to " + o_.registry + " failed (" + e.what() + "); using plain http");
       base_ = "http://" + o_.registry;
     }
