@@ -147,6 +147,10 @@ void run(KbuildOpts& o) {
   int status = run::run_attached(img.name, inv.argv, inv.opts);
   if (status == 0) return;
   if (auto why = kh::podman_failure(status, img.name); !why.empty()) throw RuntimeError(why);
+  if (status > 128)
+    throw Error(static_cast<Exit>(status), "the build was stopped by signal " + std::to_string(status - 128) +
+                                               "; " + (out / "metadata.json").string() +
+                                               " records how far it got");
   throw Error(static_cast<Exit>(status), "kbuild failed with exit status " + std::to_string(status) +
                                              " (its message is above; the log is " +
                                              (out / "build.log").string() + ")");

@@ -4,7 +4,8 @@
 # missing source (2), no podman on PATH (1, names the package), a corrupt tarball (3), a
 # sha256 mismatch against the mirror's sha256sums.asc and against --sha256 (3), a tree of
 # another version (2), an unknown symbol with --config-strict (2) and an option that did not
-# stick (2) -- the last two stop in kbuild's config step, before any compile.
+# stick (2) -- the last two stop in kbuild's config step, before any compile -- and a build
+# stopped by SIGTERM (143, metadata.json says "killed").
 # The k4/mipsel image comes from the lock with cached layers; the kernel tree from the
 # kbuild_mipsel mirror (scripts/make-kernel-mirror). Skips (77) when a tool or the Debian
 # archive is unavailable.
@@ -111,6 +112,17 @@ expect 2 "did not stick.*EXT4_FS" "${k[@]}" --source "$tree" --defconfig tinycon
 jq -e '.status == "failed" and (.config.dropped | length) == 1 and (.targets.vmlinux.status // "none") != "ok"' "$T/o/metadata.json" \
   >/dev/null || fail "metadata after a dropped option: $(jq -c '{status, config, targets}' "$T/o/metadata.json")"
 checks=$((checks + 1))
+# A build stopped by SIGTERM: the signal reaches kbuild, metadata.json says "killed", exit 143.
+"$KSIMG" kbuild 5.10.223 --arch mipsel --ccache-dir "$T/cc" --source "$tree" --defconfig tinyconfig --targets vmlinux -o "$T/k" >"$T/kill.out" 2>"$T/kill.err" &
+kpid=$!
+for _ in $(seq 600); do
+  [ "$(jq -r '.targets.vmlinux.status // ""' "$T/k/metadata.json" 2>/dev/null)" = running ] && break; sleep 0.5
+done
+sleep 5; kill -TERM "$kpid"; rc=0; wait "$kpid" || rc=$?
+[ "$rc" = 143 ] && grep -q "stopped by signal 15" "$T/kill.err" || fail "killed build: exit $rc, $(tail -2 "$T/kill.err")"
+jq -e '.status == "killed" and .signal == "SIGTERM" and .targets.vmlinux.status == "killed" and .finished != null' \
+  "$T/k/metadata.json" >/dev/null || fail "killed build: $(jq -c '{status, signal, targets}' "$T/k/metadata.json")"
+checks=$((checks + 2))
 [ -z "$(find "$tree" -newer "$T/build.out" -print -quit)" ] || fail "kbuild wrote into the read-only tree"
 checks=$((checks + 1))
 echo "kbuild_errors: $checks checks passed"

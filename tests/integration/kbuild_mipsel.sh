@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Issue 6 end to end: Debian's linux-source-5.10 (bullseye, 5.10.223) served as a kernel.org
+# mirror on 127.0.0.1 with a real sha256sums.asc (scripts/make-kernel-mirror), then
+# `ksimg kbuild 5.10.223 --arch mipsel` with a small config (tinyconfig + Malta + MIPS32r2):
+# the k4/mipsel image is built into a fresh layout (layers from the cache), the tarball is
+# downloaded and verified on the host, the build runs in podman with the network off and
+# yields a MIPS32 little-endian vmlinux, owned by the caller, and a complete metadata.json.
+# A second run with nothing changed is an incremental no-op (>= 5x faster, same vmlinux).
+# Skips (77) when a tool or the Debian archive is unavailable.
+set -euo pipefail
+: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}" "${KSIMG_BUILD_DIR:?}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+for t in podman skopeo mmdebstrap jq readelf file curl dpkg-deb sha256sum; do
+  command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps)"
+done
+server_bin=${KSIMG_STATIC_SERVER:-$KSIMG_BUILD_DIR/ksimg_static_server}
+[ -x "$server_bin" ] || skip "no $server_bin (build the ksimg_static_server target)"
+mirror=$({ grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
+             /etc/apt/sources.list 2>/dev/null || true; } | head -1 | awk '{print $2}')
+export KSIMG_DEBIAN_MIRROR=${KSIMG_DEBIAN_MIRROR:-$mirror}
+[ -n "$KSIMG_DEBIAN_MIRROR" ] || skip "no Debian mirror in the host's apt sources"
+curl -sfI --max-time 20 "$KSIMG_DEBIAN_MIRROR/dists/bullseye/InRelease" >/dev/null \
+  || skip "the Debian archive is unreachable from here"
+
+mkdir -p "$KSIMG_TESTS_TMP"
+W="$KSIMG_TESTS_TMP/kbuild"               # kept between runs: the .deb and the mirror
+mkdir -p "$W" "$KSIMG_TESTS_TMP/cells_build/cache"
+export KSIMG_CACHE="$KSIMG_TESTS_TMP/cells_build/cache"   # shared with cells_build: same layers
+T=$(mktemp -d "$KSIMG_TESTS_TMP/kbuild.run.XXXXXX")
+S=$(mktemp -d /tmp/ksk.XXXXXX)            # podman storage: a short path (podman is slow with long ones)
+server_pid=
+cleanup() {
+  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  podman rmi -af >/dev/null 2>&1 || true
+  rm -rf "$T" "$S"
+}
+trap cleanup EXIT
+export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
+printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$S" "$S" >"$S/storage.conf"
+export CONTAINERS_STORAGE_CONF="$S/storage.conf"
+checks=0
+
+KSIMG_KERNEL_DEBS=${KSIMG_KERNEL_DEBS:-$W/debs} "$KSIMG_SRC/scripts/make-kernel-mirror" "$W/mirror" 5.10.223 \
+  >"$T/mirror.out" || fail "make-kernel-mirror"
+want_sha=$(awk '/linux-5.10.223.tar.xz/ {print $1}' "$T/mirror.out")
+grep -q "^$want_sha  linux-5.10.223.tar.xz$" "$W/mirror/v5.x/sha256sums.asc" || fail "sha256sums.asc lacks the tarball"
+checks=$((checks + 1))
+
+"$server_bin" "$W/mirror" --log "$T/server.log" >"$T/port" &
+server_pid=$!
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+export KSIMG_KERNEL_MIRROR="http://127.0.0.1:$(head -1 "$T/port")"
+
+args=(kbuild 5.10.223 --arch mipsel --lock "$KSIMG_SRC/ksimg.lock.json" --layout "$T/oci" -o "$T/out"
+      --ccache-dir "$T/ccache" --defconfig tinyconfig --enable MIPS_MALTA --enable CPU_MIPS32_R2 --targets vmlinux)
+start=$(date +%s)
+"$KSIMG" "${args[@]}" >"$T/run1.out" 2>"$T/run1.err" || { tail -30 "$T/run1.err" >&2; fail "ksimg kbuild"; }
+cold=$(( $(date +%s) - start ))
+grep -q "building it" "$T/run1.err" || fail "the image was not built from the lock: $(head -5 "$T/run1.err")"
+# The host read the sums and downloaded the tarball (or found it in the shared cache by sha256).
+grep -q "GET /v5.x/sha256sums.asc 200" "$T/server.log" || fail "the host did not read sha256sums.asc: $(cat "$T/server.log")"
+grep -q "GET /v5.x/linux-5.10.223.tar.xz 200" "$T/server.log" || grep -q "kernel source: cached" "$T/run1.err" \
+  || fail "the host did not download the tarball: $(cat "$T/server.log")"
+checks=$((checks + 2))
+
+# vmlinux: MIPS32 little-endian, owned by the caller like every output.
+readelf -h "$T/out/vmlinux" >"$T/readelf"
+grep -q "Class:.*ELF32" "$T/readelf" && grep -q "Data:.*little endian" "$T/readelf" \
+  && grep -q "Machine:.*MIPS R3000" "$T/readelf" || fail "vmlinux: $(cat "$T/readelf")"
+file -b "$T/out/vmlinux" | grep -q "32-bit LSB executable, MIPS, MIPS32" || fail "file: $(file -b "$T/out/vmlinux")"
+[ -z "$(find "$T/out" ! -user "$(id -u)" -print -quit)" ] || fail "outputs not owned by $(id -u): $(find "$T/out" ! -user "$(id -u)" | head -3)"
+grep -q "^CONFIG_CPU_LITTLE_ENDIAN=y" "$T/out/.config" && grep -q "^CONFIG_MIPS_MALTA=y" "$T/out/.config" \
+  || fail ".config lacks the requested options"
+checks=$((checks + 4))
+
+# metadata.json: every field.
+M="$T/out/metadata.json"
+digest=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "k4-mipsel") | .digest' "$T/oci/index.json")
+jqc() { jq -e "$@" "$M" >/dev/null || fail "metadata.json: $1 (is: $(jq -c . "$M" | head -c 3000))"; checks=$((checks + 1)); }
+jqc '.schema == 1 and .status == "succeeded" and (.started | test("Z$")) and (.finished | test("Z$")) and (.updated >= .started)'
+jqc '.kernel.version == "5.10.223" and (.kernel.release | startswith("5.10.223"))'
+jqc '.era == "k4" and .cell == "k4/mipsel" and .arch == "mipsel" and .kernel_arch == "mips"'
+jqc --arg d "$digest" '.image.digest == $d and (.image.ref | endswith("k4-mipsel")) and (.image.tag | endswith("k4-mipsel"))'
+jqc '.toolchain.recipe == "debian-bullseye-gcc10-mipsel" and (.toolchain.gcc | startswith("10.")) and (.toolchain.binutils | startswith("2.35")) and .toolchain.cross_compile == "mipsel-linux-gnu-"'
+jqc '(.make.command | contains("ARCH=mips") and contains("CROSS_COMPILE=mipsel-linux-gnu-") and contains("O=/out/build")) and .make.jobs >= 1 and (.make.env.KBUILD_BUILD_TIMESTAMP | length > 0)'
+jqc '.config.source == "defconfig tinyconfig" and .config.enable == ["MIPS_MALTA", "CPU_MIPS32_R2"] and .config.disable == [] and .config.reused == false'
+jqc '[.quirks[].id] | index("wno-error-wrapper") != null and index("hermetic-build-identity") != null and index("arch-little-endian") != null'
+jqc 'all(.quirks[]; (.reason | length) > 20 and (.action | length) > 0)'
+jqc '.targets.vmlinux.status == "ok" and .targets.vmlinux.seconds > 0'
+jqc '[.steps[].status] | all(. == "ok") and length >= 3'
+jqc --arg s "$want_sha" '.source.kind == "tarball" and .source.sha256 == $s'
+jqc '.source_date_epoch | tostring | test("^[0-9]+$")'
+jqc '.artifacts.vmlinux.elf == {"bits": 32, "endian": "little", "matches_arch": true}'
+for f in vmlinux System.map .config; do
+  jqc --arg f "$f" --arg s "$(sha256sum "$T/out/$f" | cut -d' ' -f1)" --argjson n "$(stat -c %s "$T/out/$f")" \
+    '.artifacts[$f].sha256 == $s and .artifacts[$f].size == $n and .artifacts[$f].path == $f'
+done
+[ -s "$T/out/build.log" ] && [ -s "$T/out/System.map" ] || fail "build.log or System.map missing"
+checks=$((checks + 1))
+
+# No change: the layout's image, the cached tarball, the same build dir: an incremental no-op.
+vm1=$(sha256sum <"$T/out/vmlinux")
+start=$(date +%s)
+"$KSIMG" "${args[@]}" >"$T/run2.out" 2>"$T/run2.err" || { tail -30 "$T/run2.err" >&2; fail "ksimg kbuild (again)"; }
+warm=$(( $(date +%s) - start ))
+[ "$(grep -c "GET /v5.x/linux-5.10.223.tar.xz" "$T/server.log")" -le 1 ] || fail "the tarball was downloaded twice"
+grep -q "kernel source: cached" "$T/run2.err" || fail "the second run did not use the cached tarball"
+grep -q "building it" "$T/run2.err" && fail "the image was rebuilt"
+[ "$(sha256sum <"$T/out/vmlinux")" = "$vm1" ] || fail "a no-change rebuild changed vmlinux"
+jq -e '.status == "succeeded" and .config.reused == true' "$M" >/dev/null || fail "rebuild: $(jq -c '{status, config}' "$M")"
+[ $((warm * 5)) -le "$cold" ] || fail "no-change rebuild took ${warm}s, cold ${cold}s (want >= 5x faster)"
+checks=$((checks + 5))
+echo "kbuild_mipsel: cold ${cold}s, no-change rebuild ${warm}s"
+echo "kbuild_mipsel: $checks checks passed"
