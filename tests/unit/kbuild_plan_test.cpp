@@ -105,7 +105,8 @@ TEST_CASE("plan config source, jobs, ccache from env, bad SOURCE_DATE_EPOCH") {
 TEST_CASE("runner logs output, keeps the tail and first error, and forwards a cancel") {
   TempDir t("kbuild-runner");
   Runner r(t / "build.log", {{"KB_TEST", "yes"}});
-  CHECK(r.run({"sh", "-c", "echo one; echo \"x.c:1: error: boom\" >&2; echo $KB_TEST; exit 3"}, "t") == 3);
+  // stdout and stderr are separate pipes: the sleep orders the last line after the error line.
+  CHECK(r.run({"sh", "-c", "echo one; echo \"x.c:1: error: boom\" >&2; sleep 0.3; echo $KB_TEST; exit 3"}, "t") == 3);
   CHECK(r.first_error() == "x.c:1: error: boom");
   CHECK(r.tail(1) == "yes\n");
   auto log = files::read(t / "build.log");
