@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "http/fetch.hpp"
-#include "registry/base64.hpp"
+#include "oci/base64.hpp"
 #include "registry/challenge.hpp"
 #include "registry/token.hpp"
 #include "util/log.hpp"
@@ -98,7 +98,7 @@ class RegistryAuth final : public Authenticator {
 
  private:
   std::string basic_header() const {
-    return "Basic " + base64_encode(o_.credential->username + ":" + o_.credential->secret);
+    return "Basic " + oci::base64_encode(o_.credential->username + ":" + o_.credential->secret);
   }
 
   bool learn_bearer(const Challenge& ch, const std::string& url) {

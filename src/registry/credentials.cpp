@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "registry/base64.hpp"
+#include "oci/base64.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -116,7 +116,7 @@ std::optional<FoundCredential> from_auth_entry(const json& entry, const std::str
   std::string user;
   std::string secret;
   if (!auth.empty()) {
-    auto decoded = base64_decode(auth);
+    auto decoded = oci::base64_decode(auth);
     auto colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos)
       throw RuntimeError(file.string() + ": auths[\"" + key +
@@ -181,7 +181,7 @@ void store_credential(const fs::path& file, const std::string& registry, const C
   json j = read_json(file);
   if (j.is_null()) j = json::object();
   if (!j["auths"].is_object()) j["auths"] = json::object();
-  j["auths"][registry] = json{{"auth", base64_encode(c.username + ":" + c.secret)}};
+  j["auths"][registry] = json{{"auth", oci::base64_encode(c.username + ":" + c.secret)}};
   if (!file.parent_path().empty() && !fs::exists(file.parent_path())) {
     fs::create_directories(file.parent_path());
     fs::permissions(file.parent_path(), fs::perms::owner_all);

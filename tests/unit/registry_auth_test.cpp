@@ -1,4 +1,4 @@
-// Unit tests for the Authenticator (src/registry/auth.cpp, token.cpp, base64.cpp): the
+// Unit tests for the Authenticator (src/registry/auth.cpp, token.cpp; base64 is oci/base64.cpp): the
 // scheme learnt from 401 challenges, Basic (RFC 7617), the distribution token flow against an
 // in-process cpp-httplib token server (service, scope, account, Basic to the realm), scope
 // merging, refresh at 80 % of expires_in with an injected clock, Harbor's Basic answer to an
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "registry/auth.hpp"
-#include "registry/base64.hpp"
+#include "oci/base64.hpp"
 #include "registry/token.hpp"
 
 using namespace ksimg;
@@ -138,7 +138,7 @@ TEST_CASE("auth: nothing sent before a challenge, then Basic (RFC 7617) with a r
   CHECK(a->on_unauthorized(unauthorized("Basic realm=\"Registry Realm\""), kPull));
   std::string h = auth_for(*a, kPull);
   REQUIRE(h.rfind("Basic ", 0) == 0);
-  CHECK(registry::base64_decode(h.substr(6)) == "robot$proj+ci:pa:ss w0rd");
+  CHECK(oci::base64_decode(h.substr(6)) == "robot$proj+ci:pa:ss w0rd");
   // The same credentials refused again: no point retrying.
   CHECK_FALSE(a->on_unauthorized(unauthorized("Basic realm=\"Registry Realm\""), kPull));
   // Never to another host, port or a look-alike.
@@ -174,7 +174,7 @@ TEST_CASE("auth: registry names with and without ports match default ports only"
 
 TEST_CASE("auth: Bearer token flow sends service, scope, account and Basic to the realm") {
   TokenServer s;
-  s.expected_basic = "Basic " + registry::base64_encode("robot$proj+ci:pa:ss w0rd");
+  s.expected_basic = "Basic " + oci::base64_encode("robot$proj+ci:pa:ss w0rd");
   FakeClock c;
   auto a = make(kRobot, c);
   CHECK(auth_for(*a, kPush) == "none");
@@ -283,7 +283,7 @@ TEST_CASE("auth: identity tokens use the OAuth2 refresh-token POST, and the new 
 
 TEST_CASE("auth: refusals by the token server are clear and never show the secret") {
   TokenServer s;
-  s.expected_basic = "Basic " + registry::base64_encode("robot$proj+ci:right");
+  s.expected_basic = "Basic " + oci::base64_encode("robot$proj+ci:right");
   FakeClock c;
   auto a = make(kRobot, c);
   REQUIRE(a->on_unauthorized(unauthorized(bearer(s)), kPush));
@@ -338,10 +338,10 @@ TEST_CASE("auth: four threads share one Authenticator and one token") {
 
 TEST_CASE("auth: base64 round trip and rejects") {
   for (std::string x : {"", "a", "ab", "abc", "abcd", "robot$p+n:s3cr:t\xff"})
-    CHECK(registry::base64_decode(registry::base64_encode(x)) == x);
-  CHECK(registry::base64_encode("user:pass") == "dXNlcjpwYXNz");
-  CHECK_FALSE(registry::base64_decode("abc").has_value());
-  CHECK_FALSE(registry::base64_decode("ab=c").has_value());
-  CHECK_FALSE(registry::base64_decode("a===").has_value());
-  CHECK_FALSE(registry::base64_decode("ab c").has_value());
+    CHECK(oci::base64_decode(oci::base64_encode(x)) == x);
+  CHECK(oci::base64_encode("user:pass") == "dXNlcjpwYXNz");
+  CHECK_FALSE(oci::base64_decode("abc").has_value());
+  CHECK_FALSE(oci::base64_decode("ab=c").has_value());
+  CHECK_FALSE(oci::base64_decode("a===").has_value());
+  CHECK_FALSE(oci::base64_decode("ab c").has_value());
 }

@@ -10,7 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "registry/base64.hpp"
+#include "oci/base64.hpp"
 #include "registry/credentials.hpp"
 #include "util/files.hpp"
 #include "util/tempdir.hpp"
@@ -56,7 +56,7 @@ struct Homes {
     files::write_atomic(f, j.dump());
   }
   static json auths(const std::string& key, const std::string& user, const std::string& pass) {
-    return json{{"auths", {{key, {{"auth", registry::base64_encode(user + ":" + pass)}}}}}};
+    return json{{"auths", {{key, {{"auth", oci::base64_encode(user + ":" + pass)}}}}}};
   }
   // docker-credential-test: logs its argv and stdin, answers for "helper.example" only.
   void helper() {
@@ -121,11 +121,11 @@ TEST_CASE("credentials: podman's then docker's files, first match wins") {
 TEST_CASE("credentials: keys match as docker matches them, robot names and colons in secrets") {
   Homes h;
   json j{{"auths",
-          {{"https://reg.example:5000/v1/", {{"auth", registry::base64_encode("robot$proj+ci:s3:cr$t")}}},
-           {"http://plain.example", {{"auth", registry::base64_encode("p:q")}}},
-           {"https://index.docker.io/v1/", {{"auth", registry::base64_encode("hub:h")}}},
+          {{"https://reg.example:5000/v1/", {{"auth", oci::base64_encode("robot$proj+ci:s3:cr$t")}}},
+           {"http://plain.example", {{"auth", oci::base64_encode("p:q")}}},
+           {"https://index.docker.io/v1/", {{"auth", oci::base64_encode("hub:h")}}},
            {"empty.example", {{"auth", ""}}},
-           {"id.example", {{"auth", registry::base64_encode("me:")}, {"identitytoken", "idtok"}}}}}};
+           {"id.example", {{"auth", oci::base64_encode("me:")}, {"identitytoken", "idtok"}}}}}};
   h.write(h.home / ".docker/config.json", j);
   CHECK(user_of("reg.example:5000") == "robot$proj+ci:s3:cr$t");
   CHECK(user_of("REG.example:5000") == "robot$proj+ci:s3:cr$t");
@@ -147,7 +147,7 @@ TEST_CASE("credentials: broken files are errors naming the file, never the secre
   CHECK_THROWS_WITH_AS(registry::find_credential("x"), doctest::Contains(".docker/config.json"),
                        RuntimeError);
   h.write(h.home / ".docker/config.json",
-          json{{"auths", {{"x", {{"auth", registry::base64_encode("nocolon")}}}}}});
+          json{{"auths", {{"x", {{"auth", oci::base64_encode("nocolon")}}}}}});
   try {
     registry::find_credential("x");
     FAIL("no error");
@@ -163,7 +163,7 @@ TEST_CASE("credentials: credHelpers and credsStore through docker-credential pro
   h.write(h.home / ".docker/config.json",
           json{{"credHelpers",
                 {{"helper.example", "test"}, {"broken.example", "test"}, {"missing.example", "nope"}}},
-               {"auths", {{"missing.example", {{"auth", registry::base64_encode("file:f")}}}}}});
+               {"auths", {{"missing.example", {{"auth", oci::base64_encode("file:f")}}}}}});
   CHECK(user_of("helper.example") == "hu:hs");
   CHECK(files::read(h.tmp / "helper.argv") == "get\n");              // only "get" in argv
   CHECK(files::read(h.tmp / "helper.stdin") == "helper.example\n");  // the server on stdin
@@ -199,7 +199,7 @@ TEST_CASE("credentials: login and logout keep other entries, write 0600 atomical
   CHECK(j["auths"]["keep.example"]["auth"] == "a2VlcDpr");
   CHECK(j["credHelpers"]["x.example"] == "test");
   CHECK(j["unknownKey"] == 42);
-  CHECK(j["auths"]["reg.example:5000"]["auth"] == registry::base64_encode("robot$proj+ci:pw"));
+  CHECK(j["auths"]["reg.example:5000"]["auth"] == oci::base64_encode("robot$proj+ci:pw"));
   CHECK(user_of("reg.example:5000") == "robot$proj+ci:pw");
   registry::store_credential(f, "reg.example:5000", {"robot$proj+ci", "new", false});  // replaced
   CHECK(user_of("reg.example:5000") == "robot$proj+ci:new");
