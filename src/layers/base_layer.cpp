@@ -138,6 +138,10 @@ BaseLayer build_base_layer(const BaseBuild& b, const oci::Layout& layout) {
   BaseLayer out;
   out.key = cache_key(b);
   for (const auto& p : b.locked.packages) out.packages.emplace_back(p.name, p.version);
+  // One builder per key: a second ksimg (another cell, another CI job on the same cache)
+  // waits here and then finds the layer the first one made, instead of a second mmdebstrap.
+  fs::create_directories(record_path(b, out.key).parent_path());
+  files::FileLock lock(record_path(b, out.key).string() + ".lock");
   if (auto l = cached_layer(b, out.key, layout)) {
     log::info("base: cached layer " + l->descriptor.digest.str());
     out.layer = *l;
