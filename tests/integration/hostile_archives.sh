@@ -5,7 +5,8 @@
 # 10 GiB sparse member, truncated and corrupt streams. Each goes through
 # `ksimg image build --layer ARCHIVE` from inside a scratch dir; the test asserts nothing was
 # written outside it (a canary dir compared before/after), that refused cases exit 2 or 3 with
-# one stderr line and no crash, and that accepted layers hold no absolute or .. member names.
+# one stderr line and no crash and leave no tag behind, and that accepted layers hold no
+# absolute or .. member names.
 set -euo pipefail
 : "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
 for tool in python3 tar timeout; do
@@ -56,6 +57,8 @@ while IFS=$'\t' read -r name file expected; do
     why="accepted, want a refusal"
   elif [[ $expected == accept && $rc -ne 0 ]]; then
     why="refused, want it accepted"
+  elif [[ $rc -ne 0 ]] && grep -qs '"t"' "$T/work/oci/index.json"; then
+    why="refused, yet the tag was written to the layout"
   elif [[ $rc -eq 0 && -n $(bad_names "$T/work/oci") ]]; then
     why="layer holds absolute or .. names"
   fi
