@@ -4,6 +4,7 @@
 #include "matrix/version.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <regex>
 #include <vector>
@@ -53,6 +54,8 @@ static void check_supported(const Version& v, std::string_view text) {
 Version parse_version(std::string_view text) {
   std::string s(text);
   if (s.empty()) throw UsageError(std::string("no kernel version given; expected ") + version_forms());
+  if (s.size() > 64)  // std::regex recurses per character: bound the input (found by fuzz_version)
+    throw UsageError("kernel version '" + s.substr(0, 64) + "...' is too long; expected " + version_forms());
   static const std::regex re(R"(^(?:v|linux-)?(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-rc(\d+))?$)");
   std::smatch m;
   if (!std::regex_match(s, m, re)) {
@@ -74,14 +77,37 @@ Version parse_version(std::string_view text) {
   return v;
 }
 
-// Value of "NAME = value" in a Makefile, or nullopt.
-static std::optional<std::string> make_var(std::string_view mk, const std::string& name) {
-  std::regex re("(^|\\n)" + name + "[ \\t]*:?=[ \\t]*([^\\n#]*)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_search(mk.begin(), mk.end(), m, re)) return std::nullopt;
-  std::string v = m[2];
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.pop_back();
-  return v;
+// Value of "NAME = value" (or "NAME := value") on a line of a Makefile, or nullopt. Scanned by
+// hand: std::regex recursed per character and overflowed the stack on long lines (fuzz_version).
+static std::optional<std::string> make_var(std::string_view mk, std::string_view name) {
+  for (size_t pos = 0; pos <= mk.size();) {
+    size_t end = std::min(mk.find('\n', pos), mk.size());
+    std::string_view line = mk.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.starts_with(name)) continue;
+    line.remove_prefix(std::min(line.size(), line.find_first_not_of(" \t", name.size())));
+    if (line.starts_with(":=")) line.remove_prefix(2);
+    else if (line.starts_with("=")) line.remove_prefix(1);
+    else continue;
+    line = line.substr(0, line.find('#'));
+    line.remove_prefix(std::min(line.size(), line.find_first_not_of(" \t")));
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
+      line.remove_suffix(1);
+    return std::string(line);
+  }
+  return std::nullopt;
+}
+
+// The digits right after `prefix` at the start of `s` ("" when there are none); `rest` gets
+// what follows them.
+static std::string digits_after(std::string_view s, std::string_view prefix, std::string& rest) {
+  if (!s.starts_with(prefix)) return "";
+  s.remove_prefix(prefix.size());
+  size_t n = 0;
+  while (n < s.size() && std::isdigit(static_cast<unsigned char>(s[n]))) ++n;
+  std::string digits(s.substr(0, n));
+  if (n > 0) rest = std::string(s.substr(n));  // `s` may view `rest`: copy the digits first
+  return digits;
 }
 
 Version parse_makefile_version(std::string_view mk, const std::string& origin) {
@@ -94,17 +120,10 @@ Version parse_makefile_version(std::string_view mk, const std::string& origin) {
   if (sl && !sl->empty()) text += "." + *sl;
   std::string extra = ex ? *ex : "";
   // 2.6 stable trees carry the fourth number in EXTRAVERSION (".4").
-  static const std::regex fourth(R"(^\.(\d+)(.*)$)"), rc(R"(^-rc(\d+)(.*)$)");
-  std::smatch m;
-  if (std::regex_match(extra, m, fourth)) {
-    text += "." + m[1].str();
-    extra = m[2];
-  }
+  if (auto fourth = digits_after(extra, ".", extra); !fourth.empty()) text += "." + fourth;
   Version v = parse_version(text);
-  if (std::regex_match(extra, m, rc)) {
-    v.rc = std::stoi(m[1]);
-    extra = m[2];
-  }
+  if (auto rc = digits_after(extra, "-rc", extra); !rc.empty())
+    v.rc = to_int(rc, origin + " EXTRAVERSION -rc" + rc);  // std::stoi threw out_of_range
   v.extra = extra;
   return v;
 }
@@ -130,9 +149,11 @@ int compare_dotted(std::string_view a, std::string_view b) {
     std::string p = i < x.size() ? x[i] : "0", q = i < y.size() ? y[i] : "0";
     bool num = !p.empty() && !q.empty() && std::all_of(p.begin(), p.end(), ::isdigit) &&
                std::all_of(q.begin(), q.end(), ::isdigit);
-    if (num) {
-      long long u = std::stoll(p), v = std::stoll(q);
-      if (u != v) return u < v ? -1 : 1;
+    if (num) {  // compared as digit strings: any length, no overflow (std::stoll threw)
+      p.erase(0, std::min(p.find_first_not_of('0'), p.size()));
+      q.erase(0, std::min(q.find_first_not_of('0'), q.size()));
+      if (p.size() != q.size()) return p.size() < q.size() ? -1 : 1;
+      if (p != q) return p < q ? -1 : 1;
     } else if (p != q) {
       return p < q ? -1 : 1;
     }

@@ -89,3 +89,25 @@ TEST_CASE("Makefile versions, including 2.6 stable's fourth number and -rc") {
   CHECK(v.extra == "-custom");
   CHECK_THROWS_AS(parse_makefile_version("all:\n\techo hi\n", "Makefile"), UsageError);
 }
+
+TEST_CASE("matrix: compare_dotted takes numbers of any length (found by fuzz_version)") {
+  const std::string huge(40, '2');
+  CHECK(compare_dotted(huge + ".0", huge + ".0") == 0);
+  CHECK(compare_dotted(huge, "2.31") > 0);
+  CHECK(compare_dotted("2.31", huge) < 0);
+  CHECK(compare_dotted("2.031", "2.31") == 0);
+  CHECK(compare_dotted("2.0", "2.00") == 0);
+  CHECK(compare_dotted("10.1", "9.1") > 0);
+}
+
+TEST_CASE("matrix: hostile Makefiles and long versions give usage errors (found by fuzz_version)") {
+  const std::string mk = "VERSION = 5\nPATCHLEVEL = 10\nEXTRAVERSION = ";
+  CHECK_THROWS_AS(parse_makefile_version(mk + "-rc99999999999999\n", "Makefile"), UsageError);
+  auto v = parse_makefile_version(mk + ".4" + std::string(200000, 'x') + "\n", "Makefile");
+  CHECK(v.str().starts_with("5.10"));
+  CHECK(v.extra == std::string(200000, 'x'));
+  CHECK_THROWS_AS(parse_version(std::string(100000, '5') + ".10"), UsageError);
+  v = parse_makefile_version("VERSION := 6\nPATCHLEVEL=1 # comment\nSUBLEVEL =  7\r\nEXTRAVERSION = -rc2-x\n", "M");
+  CHECK(v.str() == "6.1.7-rc2-x");
+  CHECK(v.extra == "-x");
+}
