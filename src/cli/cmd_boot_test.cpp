@@ -100,7 +100,8 @@ void add_boot_test(CLI::App& app) {
   sub->add_option("OUT_DIR", o->out, "Output directory of a kbuild run (has metadata.json, the boot image, dtbs/)");
   sub->add_option("--kernel", o->kernel, "Boot this kernel image instead of OUT_DIR's");
   sub->add_option("--cell", o->cell, "ERA/ARCH whose qemu settings to use (default: OUT_DIR's metadata.json)");
-  sub->add_option("--timeout", o->timeout, "Seconds before giving up (default: matrix/arches.json, 240)");
+  sub->add_option("--timeout", o->timeout, "Seconds before giving up (default: matrix/arches.json, 240)")
+      ->check(CLI::Range(1, 86400));
   sub->add_option("--log", o->log, "Where the console log goes (default: OUT_DIR/boot.log)");
   sub->add_flag("--json", o->json, "Print the result as JSON");
   sub->footer(
