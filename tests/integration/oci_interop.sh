@@ -31,7 +31,7 @@ chmod 1777 rootfs/tmp
 echo "built by ksimg" > extra/etc/motd
 tar -C extra -czf extra.tar.gz .
 
-L="$T/layout"  # podman names images after the path, which must be lowercase
+L="$T/layout"
 digest=$("$KSIMG" -q image build --layer rootfs --layer extra.tar.gz --env PATH=/bin --cmd /bin/hello \
   --label org.example.test=interop --tag v1 --layout "$L" --source-date-epoch 1700000000)
 [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "build printed '$digest', not a digest"
@@ -70,13 +70,18 @@ if ! "${P[@]}" info >podman-info.log 2>&1; then
   cat podman-info.log
   skipped="podman cannot run in this environment (see above)"
 else
+  # podman names the image after the layout's path, which must be lowercase: pull through a
+  # lowercase link when the build dir's path is not.
+  PL="$L"
+  if [ "$L" != "${L,,}" ]; then PL="/tmp/ksimg-interop-$$"; ln -sfn "$L" "$PL"; fi
   for ref in v1 z1; do
-    id=$(timeout 300 "${P[@]}" pull -q "oci:$L:$ref") || fail "podman pull oci:$L:$ref failed"
+    id=$(timeout 300 "${P[@]}" pull -q "oci:$PL:$ref") || fail "podman pull oci:$PL:$ref failed"
     out=$(timeout 300 "${P[@]}" run --rm --pull never --network none "$id") || fail "podman run of $ref failed"
     [ "$out" = "hello from a ksimg image" ] || fail "podman run printed '$out'"
   done
   [ "$("${P[@]}" image inspect --format '{{.Digest}}' "$id")" = "$zdigest" ] || fail "podman stored another digest"
   "${P[@]}" rmi -a -f >/dev/null 2>&1 || true
+  [ "$PL" = "$L" ] || rm -f "$PL"
 fi
 
 if [ -n "$skipped" ]; then

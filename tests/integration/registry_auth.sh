@@ -93,7 +93,8 @@ login() { printf '%s' "$2" | run "$KSIMG" login "$1" -u "$ROBOT" --password-stdi
 
 # Every process's arguments, sampled while ksimg runs.
 ( while :; do ps -eo args >> "$T/ps.txt" 2>/dev/null; sleep 0.05; done ) &
-echo "$!" >> "$PIDFILE"
+SAMPLER=$!
+echo "$SAMPLER" >> "$PIDFILE"
 
 printf '%s:%s\n' "$ROBOT" "$PASS" > "$T/users"
 openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj /CN=ksimg-test-token \
@@ -236,6 +237,9 @@ if $HAVE_PUSH; then
 fi
 
 echo "== the password never leaks"
+# Stop sampling first: the greps below carry the password in their own arguments.
+kill "$SAMPLER" 2>/dev/null || true
+wait "$SAMPLER" 2>/dev/null || true
 for f in all-output.txt ps.txt; do
   grep -qF -- "$PASS" "$f" && fail "the password appears in $f"
   grep -qF -- "$B64" "$f" && fail "the base64 credential appears in $f"
