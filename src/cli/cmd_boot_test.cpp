@@ -1,10 +1,12 @@
 // `ksimg boot-test OUT_DIR` (issue 7): boots the kernel that `kbuild` wrote into OUT_DIR in
 // the cell's qemu (run/boot.hpp), prints the `Linux version` banner and the verdict, and
 // records them in OUT_DIR/metadata.json under "boot". `--kernel FILE --cell ERA/ARCH` boots
-// any kernel image without a kbuild output directory.
+// any kernel image without a kbuild output directory. `ksimg kbuild --boot-test` calls the same
+// code (boot_test.hpp).
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/boot_test.hpp"
 #include "cli/commands.hpp"
 #include "matrix/data.hpp"
 #include "run/boot.hpp"
@@ -53,13 +55,8 @@ void complete_from_output(BootOpts& o, const matrix::Matrix& m, nlohmann::ordere
     throw UsageError(image.string() + " does not exist; build the boot image (kbuild --targets vmlinux,image)");
 }
 
-nlohmann::ordered_json to_json(const run::BootPlan& p, const run::BootResult& r) {
-  return {{"cell", p.cell},       {"status", r.status}, {"banner", r.banner}, {"marker", r.marker},
-          {"reason", r.reason},   {"seconds", r.seconds}, {"log", r.log.string()},
-          {"command", p.argv},    {"verified_settings", p.verified}};
-}
-
-void run_boot(BootOpts o) {
+// Boots, prints the verdict and records it in OUT/metadata.json; the caller decides the exit.
+run::BootResult boot_and_record(BootOpts& o) {
   const auto& m = matrix::get(global().data_dir);
   nlohmann::ordered_json meta;
   if (!o.out.empty()) {
@@ -78,21 +75,31 @@ void run_boot(BootOpts o) {
             " s, console in " + log_file.string());
   auto r = run::boot(plan, log_file);
   if (!o.out.empty()) {
-    meta["boot"] = to_json(plan, r);
+    meta["boot"] = run::boot_record(plan, r);
     files::write_atomic(dir / "metadata.json", meta.dump(2) + "\n");
   }
   if (o.json)
-    std::cout << to_json(plan, r).dump(2) << "\n";
+    std::cout << run::boot_record(plan, r).dump(2) << "\n";
   else
     std::cout << plan.cell << ": boot " << r.status << (r.banner.empty() ? "" : "\n  " + r.banner)
               << (r.marker.empty() ? "" : "\n  marker: " + r.marker) << (r.reason.empty() ? "" : "\n  " + r.reason)
               << "\n";
+  return r;
+}
+
+void run_boot(BootOpts o) {
+  auto r = boot_and_record(o);
   if (!r.ok() && r.status != "build-only")
-    throw RuntimeError("boot test of " + plan.cell + " " + r.status + ": " + r.reason + " (log: " +
-                       log_file.string() + ")");
+    throw RuntimeError("boot test of " + o.cell + " " + r.status + ": " + r.reason + " (log: " + r.log.string() + ")");
 }
 
 }  // namespace
+
+run::BootResult boot_output_dir(const std::string& out_dir) {
+  BootOpts o;
+  o.out = out_dir;
+  return boot_and_record(o);
+}
 
 void add_boot_test(CLI::App& app) {
   auto o = std::make_shared<BootOpts>();

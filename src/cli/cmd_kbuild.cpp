@@ -6,11 +6,13 @@
 
 #include <iostream>
 
+#include "cli/boot_test.hpp"
 #include "cli/build_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/kbuild_host.hpp"
 #include "cli/render.hpp"
 #include "cli/version_arg.hpp"
+#include "kbuild/plan.hpp"
 #include "layers/cell_build.hpp"
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
@@ -111,6 +113,30 @@ void check_image_cell(const kh::ImageChoice& img, const matrix::Resolution& res,
   log::warn(msg + "; building there anyway (--force)");
 }
 
+// --boot-config and --boot-test, checked before anything slow: the conflicts, the cell's boot
+// settings (the host's matrix, handed to the in-image kbuild so both agree), qemu on PATH.
+void check_boot_flags(kh::Request& r, const matrix::Matrix& m, const matrix::Resolution& res) {
+  if (r.boot_config) {
+    if (!r.defconfig.empty() || !r.config.empty())
+      throw UsageError(std::string("--boot-config and ") + (r.config.empty() ? "--defconfig" : "--config") +
+                       " exclude each other: the boot config brings its own defconfig; drop one");
+    r.boot_config_data = kbuild::boot_config_json(kbuild::boot_config(m, res.cell->era, res.cell->arch));
+  }
+  if (!r.boot_test || r.dry_run) return;
+  if (auto why = run::qemu_missing(m, res.cell->era, res.cell->arch); !why.empty())
+    throw RuntimeError("--boot-test: " + why + "; or build without --boot-test");
+}
+
+// After a successful build: the boot test, in-process, as `ksimg boot-test OUT` runs it.
+void boot_after_build(const kh::Request& r, const fs::path& out) {
+  if (!r.boot_test || r.dry_run) return;
+  auto b = boot_output_dir(out.string());
+  if (b.ok() || b.status == "build-only") return;
+  throw Error(static_cast<Exit>(run::boot_failed_exit),
+              "the kernel built, but its boot test " + b.status + ": " + b.reason + " (log: " + b.log.string() +
+                  "; metadata.json has \"boot\")");
+}
+
 void run(KbuildOpts& o) {
   auto& r = o.req;
   if (r.source.empty() &&
@@ -123,6 +149,7 @@ void run(KbuildOpts& o) {
   if (!r.source_kind.empty()) kind = r.source_kind;
   auto res = matrix::resolve(m, v, r.arch, kind);
   log::info("kernel " + v.str() + " on " + r.arch + ": cell " + res.cell->key() + ", image " + res.image_tag);
+  check_boot_flags(r, m, res);
   run::require_podman();
   auto img = choose_image(o, res);
   check_image_cell(img, res, r.force);
@@ -145,7 +172,7 @@ void run(KbuildOpts& o) {
     return s;
   }());
   int status = run::run_attached(img.name, inv.argv, inv.opts);
-  if (status == 0) return;
+  if (status == 0) return boot_after_build(r, out);
   if (auto why = kh::podman_failure(status, img.name); !why.empty()) throw RuntimeError(why);
   if (status > 128)
     throw Error(static_cast<Exit>(status), "the build was stopped by signal " + std::to_string(status - 128) +
@@ -185,6 +212,11 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
   sub->add_option("--sha256", r.sha256,
                   "Expected sha256 of the downloaded tarball (else from sha256sums.asc)");
   sub->add_flag("--force", r.force, "Build in an image of another cell (loudly)");
+  sub->add_flag("--boot-config", r.boot_config,
+                "Configure with the cell's boot config (matrix/arches.json boot.<era>: defconfig + enable + "
+                "disable); --enable/--disable add to it");
+  sub->add_flag("--boot-test", r.boot_test,
+                "After the build, boot the kernel in qemu as `ksimg boot-test OUT` does (exit 5 if it does not boot)");
   sub->add_flag("--dry-run", r.dry_run, "Print kbuild's plan (quirks, config steps, make commands) and exit");
   sub->add_flag("-t,--tty", r.tty, "Give the build a terminal (podman --tty)");
   add_layout_option(sub, r.layout);
@@ -202,10 +234,11 @@ void add_kbuild(CLI::App& app) {
       "The image: --image, else the images.lock.json pin, else the layout's tag, else built from the lock.\n"
       "The source: --source, else downloaded on the host from the mirror and checked against its\n"
       "sha256sums.asc (cached). Exit status: kbuild's (0 ok, 1 build failed, 2 usage or wrong cell,\n"
-      "3 integrity, 4 data).\n\n"
+      "3 integrity, 4 data), or 5 when --boot-test's boot failed after a successful build.\n\n"
       "Examples:\n"
       "  ksimg kbuild 5.10.223 --arch mipsel\n"
       "  ksimg kbuild 5.10.223 --arch mipsel --defconfig tinyconfig --enable CPU_LITTLE_ENDIAN -o out\n"
+      "  ksimg kbuild 5.10.223 --arch arm64 --boot-config --boot-test -o out   # build what boots, boot it\n"
       "  ksimg kbuild 4.14.336 --arch arm64 --source ~/src/linux-4.14.336.tar.xz --config my.config -j8\n"
       "  KSIMG_KERNEL_MIRROR=http://127.0.0.1:8080 ksimg kbuild 5.10.223 --arch mipsel --targets vmlinux");
   sub->callback([o] { run(*o); });

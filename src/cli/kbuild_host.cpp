@@ -135,6 +135,7 @@ Invocation plan_invocation(const Request& r, const matrix::Version& v, const Sou
   a = {"kbuild", "build", v.str(), "--source", src.container, "--out", "/out", "--ccache-dir", "/ccache"};
   if (src.sha256) a.insert(a.end(), {"--sha256", *src.sha256});
   if (!r.defconfig.empty()) a.insert(a.end(), {"--defconfig", r.defconfig});
+  if (r.boot_config) a.insert(a.end(), {"--boot-config", "--boot-config-data", r.boot_config_data});
   if (!r.config.empty()) a.insert(a.end(), {"--config", mount_input(o, r.config, "--config file")});
   add_repeated(a, "--enable", r.enable);
   add_repeated(a, "--disable", r.disable);

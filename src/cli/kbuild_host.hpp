@@ -29,6 +29,8 @@ struct Request {
   std::vector<std::string> enable, disable, fragments;
   int jobs = 0;
   bool config_strict = false, force = false, dry_run = false, tty = false;
+  bool boot_config = false, boot_test = false;
+  std::string boot_config_data;  // with boot_config: the host matrix's boot config as JSON
 };
 
 // Where the kernel source is on the host and where kbuild sees it.

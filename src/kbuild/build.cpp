@@ -99,6 +99,9 @@ void record_start(BuildContext& c, const CellIdentity& id, const std::map<std::s
     d["quirks"].push_back({{"id", q->id}, {"action", matrix::kind_name(q->action.kind)}, {"reason", q->reason}});
   d["make"] = {{"jobs", c.plan.jobs}, {"command", shell_join(c.plan.make_argv("SRC", {"<target>"}))}, {"env", c.plan.env}};
   d["config"] = {{"source", c.plan.config_source}};
+  if (c.plan.boot)
+    d["config"]["boot_config"] = {{"cell", c.plan.boot->cell}, {"defconfig", c.plan.boot->defconfig},
+                                  {"enable", c.plan.boot->enable}, {"disable", c.plan.boot->disable}};
   d["targets"] = nlohmann::ordered_json::object();
   for (const auto& t : c.plan.targets) d["targets"][t] = {{"status", "pending"}};
   d["artifacts"] = nlohmann::ordered_json::object();

@@ -42,8 +42,8 @@ struct BuildContext {
 // the check that every requested option stuck). Skipped when the inputs are unchanged and the
 // build dir already has a .config.
 void configure(BuildContext& c);
-// The requested settings (--enable, --disable, --fragment), in order.
-std::vector<Setting> requested_settings(const BuildOptions& o);
+// The requested settings (the boot config's enable/disable, --fragment, --enable, --disable), in order.
+std::vector<Setting> requested_settings(const BuildOptions& o, const Plan& p);
 
 // build_targets.cpp: each target in turn, each recorded with status and duration.
 void build_targets(BuildContext& c);

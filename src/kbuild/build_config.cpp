@@ -14,9 +14,13 @@ namespace ksimg::kbuild {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-std::vector<Setting> requested_settings(const BuildOptions& o) {
+std::vector<Setting> requested_settings(const BuildOptions& o, const Plan& p) {
   std::vector<Setting> out;
   auto strip = [](std::string s) { return s.rfind("CONFIG_", 0) == 0 ? s.substr(7) : s; };
+  if (p.boot) {
+    for (const auto& e : p.boot->enable) out.push_back({strip(e), "y", "boot config of " + p.boot->cell});
+    for (const auto& d : p.boot->disable) out.push_back({strip(d), "n", "boot config of " + p.boot->cell});
+  }
   for (const auto& f : o.fragments) {
     auto text = files::read_if_exists(f);
     if (!text) throw UsageError("--fragment " + f.string() + ": no such file");
@@ -41,8 +45,9 @@ void normalize(BuildContext& c) {
 // What the config step depends on; unchanged inputs and an existing .config skip the step.
 std::string inputs_text(const BuildContext& c) {
   std::string s = "source " + c.plan.config_source + "\nnormalize " + c.plan.normalize + "\n";
+  if (c.plan.boot) s += "boot defconfig " + c.plan.boot->defconfig + "\n";
   if (c.opts.config) s += "config-text\n" + files::read(*c.opts.config);
-  for (const auto& r : requested_settings(c.opts)) s += "set " + r.symbol + "=" + r.value + "\n";
+  for (const auto& r : requested_settings(c.opts, c.plan)) s += "set " + r.symbol + "=" + r.value + "\n";
   for (const auto* q : c.plan.config_enables) s += "quirk " + q->id + "\n";
   for (const auto* q : c.plan.config_disables) s += "quirk " + q->id + "\n";
   return s;
@@ -151,7 +156,7 @@ void check_requested(BuildContext& c, const std::vector<Setting>& asked, const j
 
 void configure(BuildContext& c) {
   auto& cfg = c.meta.doc()["config"];
-  auto asked = requested_settings(c.opts);
+  auto asked = requested_settings(c.opts, c.plan);
   cfg["enable"] = c.opts.enable;
   cfg["disable"] = c.opts.disable;
   cfg["fragments"] = json::array();

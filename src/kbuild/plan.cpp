@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "util/error.hpp"
@@ -20,6 +21,37 @@ std::string source_date(long long epoch) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S UTC %Y", &tm);
   return buf;
+}
+
+BootConfig boot_config(const matrix::Matrix& m, const std::string& era, const std::string& arch) {
+  const auto& a = m.arches.at(arch);
+  auto b = a.boot.find(era);
+  if (b == a.boot.end())
+    throw UsageError("--boot-config: cell " + era + "/" + arch +
+                     " has no boot settings in matrix/arches.json; pass --defconfig or --config instead");
+  auto d = a.defconfig.find(era);
+  std::optional<std::string> def = b->second.defconfig;
+  if (!def && d != a.defconfig.end()) def = d->second;
+  if (!def) throw UsageError("--boot-config: cell " + era + "/" + arch + " names no defconfig in its boot settings");
+  return {era + "/" + arch, *def, b->second.enable, b->second.disable};
+}
+
+std::string boot_config_json(const BootConfig& b) {
+  return nlohmann::ordered_json{{"cell", b.cell}, {"defconfig", b.defconfig}, {"enable", b.enable}, {"disable", b.disable}}
+      .dump();
+}
+
+BootConfig parse_boot_config(const std::string& text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    BootConfig b{j.at("cell").get<std::string>(), j.at("defconfig").get<std::string>(),
+                 j.at("enable").get<std::vector<std::string>>(), j.at("disable").get<std::vector<std::string>>()};
+    if (b.defconfig.empty()) throw UsageError("empty defconfig");
+    return b;
+  } catch (const std::exception& e) {
+    throw UsageError(std::string("--boot-config-data is not {cell, defconfig, enable[], disable[]} JSON (") + e.what() +
+                     "); it is meant for ksimg kbuild, use --boot-config");
+  }
 }
 
 int available_cores() {
@@ -121,6 +153,26 @@ void set_paths(Plan& p, const BuildOptions& o, const std::map<std::string, std::
     p.ccache_dir = fs::path(it->second);
 }
 
+// Where the config comes from: --config, --boot-config, --defconfig or the era's defconfig.
+void set_config_source(Plan& p, const matrix::Matrix& m, const matrix::Arch& a, const BuildOptions& o) {
+  bool boot = o.boot_config || o.boot_config_data;
+  if (boot && (o.config || o.defconfig))
+    throw UsageError(std::string("--boot-config and ") + (o.config ? "--config" : "--defconfig") +
+                     " exclude each other: the boot config brings its own defconfig; drop one");
+  if (o.config) {
+    p.config_source = "config " + o.config->string();
+  } else if (boot) {
+    p.boot = o.boot_config_data ? parse_boot_config(*o.boot_config_data) : boot_config(m, p.era, p.arch);
+    p.defconfig = p.boot->defconfig;
+    p.config_source = "boot-config";
+  } else {
+    auto d = a.defconfig.find(p.era);
+    p.defconfig = o.defconfig ? o.defconfig : (d != a.defconfig.end() ? d->second : std::nullopt);
+    if (!p.defconfig) throw UsageError("no default defconfig for " + p.cell + "; pass --defconfig or --config");
+    p.config_source = std::string(o.defconfig ? "defconfig " : "era default defconfig ") + *p.defconfig;
+  }
+}
+
 }  // namespace
 
 Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks, const CellIdentity& id,
@@ -153,14 +205,7 @@ Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks
   long long epoch = epoch_from(env);
   for (const auto* q : p.quirks) apply_quirk(p, *q, hostcflags, epoch);
   if (!hostcflags.empty()) p.make_vars.push_back("HOSTCFLAGS=" + hostcflags);  // one argv element
-  if (o.config) {
-    p.config_source = "config " + o.config->string();
-  } else {
-    auto d = a.defconfig.find(p.era);
-    p.defconfig = o.defconfig ? o.defconfig : (d != a.defconfig.end() ? d->second : std::nullopt);
-    if (!p.defconfig) throw UsageError("no default defconfig for " + p.cell + "; pass --defconfig or --config");
-    p.config_source = std::string(o.defconfig ? "defconfig " : "era default defconfig ") + *p.defconfig;
-  }
+  set_config_source(p, m, a, o);
   p.targets = resolve_targets(o.targets, a);
   p.boot_target = a.boot_image.target;
   p.boot_file = a.boot_image.file;
@@ -173,7 +218,11 @@ std::string render_plan(const Plan& p, const std::string& source_text) {
     << p.image_tag << ")\n"
     << "source     " << source_text << "\n"
     << "output     " << p.out.string() << " (build dir " << p.build.string() << ")\n"
-    << "config     " << p.config_source << ", normalized with " << p.normalize << "\n"
+    << "config     " << p.config_source << ", normalized with " << p.normalize << "\n";
+  if (p.boot)
+    s << "boot cfg   " << p.boot->cell << ": " << p.boot->defconfig << ", enable " << shell_join(p.boot->enable)
+      << ", disable " << shell_join(p.boot->disable) << "\n";
+  s
     << "targets    " << shell_join(p.targets) << "  (-j" << p.jobs << ")\n"
     << "ccache     " << (p.ccache_dir ? p.ccache_dir->string() : "off") << "\n"
     << "quirks:\n";

@@ -32,7 +32,24 @@ struct BuildOptions {
   int jobs = 0;                      // 0: the cores available
   std::optional<fs::path> ccache_dir;
   bool force = false, dry_run = false;
+  bool boot_config = false;                    // defconfig + enable + disable of arches.json boot.<era>
+  std::optional<std::string> boot_config_data;  // those values as JSON (from the host's matrix)
+  bool boot_test = false;                      // boot the result in qemu (needs qemu-system-* on PATH)
 };
+
+// The boot config of a cell (matrix/arches.json `arches.<arch>.boot.<era>`): the config that
+// `ksimg boot-test` boots, defconfig (any make config target) + enable + disable.
+struct BootConfig {
+  std::string cell, defconfig;
+  std::vector<std::string> enable, disable;
+};
+
+// The boot config of era/arch from the matrix (defconfig defaults to the era's defconfig).
+// UsageError when the cell has no boot settings.
+BootConfig boot_config(const matrix::Matrix& m, const std::string& era, const std::string& arch);
+// As JSON text ({"cell","defconfig","enable","disable"}), and back (UsageError when malformed).
+std::string boot_config_json(const BootConfig& b);
+BootConfig parse_boot_config(const std::string& json_text);
 
 // The build's targets, in the order they run.
 inline const std::vector<std::string>& all_targets() {
@@ -63,7 +80,8 @@ struct Plan {
   std::vector<const matrix::Quirk*> config_enables, config_disables;
   int bits = 0;        // the arch's word size and byte order, checked against vmlinux
   std::string endian;
-  std::string config_source;  // "defconfig malta_defconfig" | "config FILE"
+  std::string config_source;  // "defconfig malta_defconfig" | "config FILE" | "boot-config"
+  std::optional<BootConfig> boot;           // with --boot-config: what it used
   std::optional<std::string> defconfig;     // make target when no --config
   std::vector<std::string> targets;         // resolved, in all_targets() order
   std::optional<std::string> boot_target;   // make target of the boot image (zImage), if any

@@ -87,10 +87,30 @@ BootResult judge_boot_log(const std::string& log, const std::string& success_reg
   return r;
 }
 
+nlohmann::ordered_json boot_record(const BootPlan& p, const BootResult& r) {
+  return {{"cell", p.cell},     {"status", r.status},   {"banner", r.banner}, {"marker", r.marker},
+          {"reason", r.reason}, {"seconds", r.seconds}, {"log", r.log.string()},
+          {"command", p.argv},  {"verified_settings", p.verified}};
+}
+
+namespace {
+
+std::string not_installed(const std::string& qemu, const std::string& package) {
+  return qemu + " is not installed; install the Debian package " + package + " (apt-get install " + package + ")";
+}
+
+}  // namespace
+
+std::string qemu_missing(const matrix::Matrix& m, const std::string& era, const std::string& arch) {
+  auto a = m.arches.find(arch);
+  if (a == m.arches.end() || !a->second.boot.count(era))
+    throw UsageError("cell " + era + "/" + arch + " has no boot settings (no bootable kernel for it); see matrix/arches.json");
+  const auto& q = a->second.boot.at(era).qemu;
+  return subprocess::find_program(q) ? "" : not_installed(q, qemu_package(q));
+}
+
 BootResult boot(const BootPlan& plan, const fs::path& log_file) {
-  if (!subprocess::find_program(plan.qemu))
-    throw RuntimeError(plan.qemu + " is not installed; install the Debian package " + plan.package +
-                       " (apt-get install " + plan.package + ")");
+  if (!subprocess::find_program(plan.qemu)) throw RuntimeError(not_installed(plan.qemu, plan.package));
   if (plan.build_only) return {"build-only", "", "", "the cell's boot settings say qemu cannot boot it", 0, {}};
   std::ofstream log(log_file, std::ios::binary | std::ios::trunc);
   if (!log) throw RuntimeError("cannot write the boot log " + log_file.string());

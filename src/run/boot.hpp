@@ -5,6 +5,7 @@
 // follows the kernelsmith boot harness (../shared/reference/kernelsmith-facts.md §2.4).
 #pragma once
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 #include "matrix/data.hpp"
 
 namespace ksimg::run {
+
+// The exit status of `kbuild --boot-test` / `ksimg kbuild --boot-test` when the kernel built
+// but did not boot (1 stays "the build failed").
+inline constexpr int boot_failed_exit = 5;
 
 struct BootPlan {
   std::string cell;               // "k4/mipsel"
@@ -47,6 +52,13 @@ struct BootResult {
 // Judges a boot log: passed when a line matches `success_regex`, else failed with the last
 // line the kernel printed (or "no output" when qemu printed nothing).
 BootResult judge_boot_log(const std::string& log, const std::string& success_regex);
+
+// metadata.json's "boot" record: cell, status, banner, marker, reason, seconds, log, command.
+nlohmann::ordered_json boot_record(const BootPlan& p, const BootResult& r);
+
+// The one-line error when era/arch's qemu is not on PATH ("... install the Debian package
+// qemu-system-mips ..."), or empty when it is. UsageError when the cell has no boot settings.
+std::string qemu_missing(const matrix::Matrix& m, const std::string& era, const std::string& arch);
 
 // Runs the plan: qemu's console goes to `log_file` (kept), qemu is stopped as soon as the
 // marker appears, and killed at the timeout. RuntimeError naming the Debian package when the

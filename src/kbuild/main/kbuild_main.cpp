@@ -10,6 +10,7 @@
 
 #include "kbuild/build.hpp"
 #include "kbuild/cell.hpp"
+#include "kbuild/main/boot_step.hpp"
 #include "matrix/data.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -90,9 +91,14 @@ void add_build(CLI::App& app, kbuild::BuildOptions& o, std::vector<std::string>&
   b->add_option("--ccache-dir", o.ccache_dir, "ccache dir (env CCACHE_DIR); used when set and ccache exists");
   b->add_flag("--force", o.force, "Build a version that belongs to another image (loud warning)");
   b->add_flag("--dry-run", o.dry_run, "Print the plan (quirks, config steps, make commands) and exit");
+  b->add_flag("--boot-config", o.boot_config, "Configure with this cell's boot config (defconfig + enable + disable of matrix/arches.json boot.<era>); --enable/--disable add to it");
+  b->add_option("--boot-config-data", o.boot_config_data, "The boot config as JSON (ksimg kbuild passes its own)")->group("");
+  b->add_flag("--boot-test", o.boot_test, "Boot the result in qemu afterwards (needs the cell's qemu-system-* on PATH; exit 5 if it does not boot)");
   b->callback([&] {
     o.targets = split_commas(targets);
+    if (o.boot_test) kbuild::check_boot_test(o);
     rc = kbuild::run_build(o);
+    if (rc == 0 && o.boot_test && !o.dry_run) rc = kbuild::boot_built_kernel(o);
   });
 }
 
@@ -140,10 +146,11 @@ int main(int argc, char** argv) {
       "  podman run -v ~/linux:/src:ro -v ./out:/out kernelsmith:k4-mipsel kbuild 5.10.223\n"
       "  kbuild 5.10.223 --source linux-5.10.223.tar.xz --defconfig tinyconfig --targets vmlinux\n"
       "  kbuild 5.10.223 --config my.config --config-strict --enable DEVTMPFS -o /out\n"
+      "  kbuild 5.10.223 --boot-config -o /out        # then on the host: ksimg boot-test OUT\n"
       "  kbuild module /src/mymod --kernel /out/devel -o /out/mod\n"
       "  kbuild info; kbuild check 5.10.223\n"
       "Exit codes: 0 ok, 1 build failed, 2 usage error or wrong image, 3 integrity (sha256, corrupt tarball),\n"
-      "4 invalid data, 128+N killed by signal N (metadata.json status \"killed\").");
+      "4 invalid data, 5 built but --boot-test's boot failed, 128+N killed by signal N (metadata.json status \"killed\").");
   try {
     app.parse(args_of(argc, argv));
     return rc;
