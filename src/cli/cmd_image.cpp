@@ -159,6 +159,7 @@ void add_image(CLI::App& app) {
       "Example:\n  ksimg image build --layer rootfs/ --tag dev --layout out/oci\nSee 'ksimg image build "
       "--help'.");
   add_build(*image);
+  add_image_check(*image);
 }
 
 }  // namespace ksimg::cli
