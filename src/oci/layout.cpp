@@ -3,12 +3,17 @@
 // org.opencontainers.image.ref.name, blobs at blobs/<alg>/<encoded> whose bytes MUST match.
 #include "oci/layout.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace ksimg::oci {
 
@@ -60,6 +65,27 @@ std::string name_of(const nlohmann::json& m) {
   return n != a->end() && n->is_string() ? n->get<std::string>() : std::string();
 }
 
+// Removes the temp files of writers that died (kill -9, power loss) from `dir`: a live
+// writer holds an flock on its temp file from creation to rename (files::AtomicFile), so a
+// file nobody has locked is garbage. The age check only covers the instant between a
+// writer's open() and its flock(). Returns how many were removed.
+size_t remove_stale_temps(const fs::path& dir) {
+  size_t removed = 0;
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::error_code ec2;
+    if (e.path().filename().string().find(".tmp-") == std::string::npos || !e.is_regular_file(ec2)) continue;
+    auto mtime = e.last_write_time(ec2);
+    if (ec2 || now - mtime < std::chrono::seconds(5)) continue;
+    int fd = ::open(e.path().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::unlink(e.path().c_str()) == 0) ++removed;
+    ::close(fd);
+  }
+  return removed;
+}
+
 }  // namespace
 
 void validate_tag(std::string_view tag) {
@@ -82,6 +108,8 @@ Layout Layout::create(const fs::path& root) {
   if (!fs::exists(root / "oci-layout")) files::write_atomic(root / "oci-layout", kLayoutMarker);
   if (!fs::exists(root / "index.json"))
     files::write_atomic(root / "index.json", canonical_json(empty_index()));
+  if (size_t n = remove_stale_temps(root / kTmpName) + remove_stale_temps(root))
+    log::debug("removed " + std::to_string(n) + " temp file(s) of killed writers from " + root.string());
   return open(root);
 }
 

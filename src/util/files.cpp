@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -53,6 +56,9 @@ AtomicFile::AtomicFile(fs::path dest, int mode) : dest_(std::move(dest)) {
   tmp_ += ".tmp-" + std::to_string(::getpid()) + "-" + random_suffix();
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd_ < 0) throw RuntimeError(errno_text("cannot create", tmp_.string()));
+  // Held until the file is renamed or removed: a temp file nobody has locked belongs to a
+  // writer that died (kill -9), and a cleaner may remove it (oci::Layout::create does).
+  ::flock(fd_, LOCK_EX);
   ::fchmod(fd_, mode);  // not subject to the umask, so every writer produces the same mode
 }
 
@@ -81,18 +87,36 @@ void AtomicFile::discard() {
   done_ = true;
 }
 
+// Test hook for tests/integration/crash_safety.sh: KSIMG_CRASH_AT=commit:N kills this process
+// (SIGKILL, as a crash would) at its N-th atomic commit, once the temp file is complete and
+// before the rename; KSIMG_CRASH_AT=renamed:N right after the N-th rename. Unset: no effect.
+static void crash_point(bool renamed) {
+  static const std::pair<std::string, long> at = [] {
+    const char* v = std::getenv("KSIMG_CRASH_AT");
+    std::string s = v ? v : "";
+    auto colon = s.find(':');
+    if (colon == std::string::npos) return std::pair<std::string, long>{"", 0};
+    return std::pair<std::string, long>{s.substr(0, colon), std::atol(s.c_str() + colon + 1)};
+  }();
+  static std::atomic<long> commits{0}, renames{0};
+  if (at.second <= 0) return;
+  if ((renamed ? ++renames : ++commits) == at.second && at.first == (renamed ? "renamed" : "commit"))
+    ::raise(SIGKILL);
+}
+
 void AtomicFile::commit_to(const fs::path& dest) {
   if (done_ || fd_ < 0) throw RuntimeError("internal: " + tmp_.string() + " was already committed or discarded");
   if (::fsync(fd_) != 0) throw RuntimeError(errno_text("cannot fsync", tmp_.string()));
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    throw RuntimeError(errno_text("cannot close", tmp_.string()));
-  }
-  fd_ = -1;
+  crash_point(false);
+  // Renamed while still open (and locked), so no cleaner can take it for a dead writer's.
   if (::rename(tmp_.c_str(), dest.c_str()) != 0)
     throw RuntimeError(errno_text("cannot rename into place", dest.string()));
   done_ = true;
+  int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) throw RuntimeError(errno_text("cannot close", dest.string()));
   sync_dir(dest.parent_path());
+  crash_point(true);
 }
 
 void write_atomic(const fs::path& dest, std::string_view data, int mode) {
