@@ -2,6 +2,8 @@
 // errors become a single stderr line plus a documented exit code (README "Exit codes").
 #include "cli/app.hpp"
 
+#include <cerrno>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -90,6 +92,15 @@ int run(int argc, char** argv) {
   } catch (const Error& e) {
     std::cerr << "ksimg: " << e.what() << '\n';
     return static_cast<int>(e.code());
+  } catch (const std::filesystem::filesystem_error& e) {
+    // std::filesystem calls outside a module's own checks (create_directories, copy, ...).
+    // what() is "filesystem error: <operation>: <strerror> [path]"; errno_text adds the fix.
+    std::string op = e.what();
+    if (op.starts_with("filesystem error: ")) op.erase(0, 18);
+    op = op.substr(0, op.find(": "));
+    errno = e.code().value();
+    std::cerr << "ksimg: " << errno_text(op, e.path1().string()) << '\n';
+    return static_cast<int>(Exit::failure);
   } catch (const std::exception& e) {
     std::cerr << "ksimg: internal error: " << e.what() << '\n';
     return static_cast<int>(Exit::failure);

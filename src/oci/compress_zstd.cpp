@@ -7,6 +7,7 @@
 #include <zstd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <cerrno>
 #include <thread>
 #include <vector>
@@ -16,6 +17,15 @@
 
 namespace ksimg::oci::detail {
 
+// The file behind `fd`, for messages ("(temp file)" when /proc cannot say).
+static std::string fd_path(int fd) {
+  int saved = errno;
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+  errno = saved;
+  return ec ? std::string("(temp file)") : p.string();
+}
+
 void BlobOutput::write(const void* data, size_t n) {
   hash_.update(data, n);
   const char* p = static_cast<const char*>(data);
@@ -23,7 +33,7 @@ void BlobOutput::write(const void* data, size_t n) {
   while (n > 0) {
     ssize_t w = ::write(fd_, p, n);
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0) throw RuntimeError(errno_text("cannot write blob", "(temp file)"));
+    if (w < 0) throw RuntimeError(errno_text("cannot write blob", fd_path(fd_)));
     p += w;
     n -= static_cast<size_t>(w);
   }
