@@ -137,35 +137,30 @@ void boot_after_build(const kh::Request& r, const fs::path& out) {
                   "; metadata.json has \"boot\")");
 }
 
-void run(KbuildOpts& o) {
-  auto& r = o.req;
-  if (r.source.empty() &&
-      (r.version_arg.find('/') != std::string::npos || r.version_arg.find(".tar") != std::string::npos))
-    r.source = r.version_arg;                         // `ksimg kbuild ./linux-5.10.223.tar.xz --arch mipsel`
-  if (!r.source.empty()) kh::given_source(r.source);  // "does not exist" before anything slow
-  matrix::Version v = version_from_arg(r.version_arg);
-  const auto& m = matrix::get(global().data_dir);
+// What can be checked before anything slow (the image, the download): --targets names known
+// targets, the flags agree, the cell resolves. Returns the cell.
+matrix::Resolution check_request(kh::Request& r, const matrix::Version& v, const matrix::Matrix& m) {
+  kh::check_targets(r.targets);
+  if (r.no_ccache && !r.ccache_dir.empty())
+    throw UsageError("--no-ccache and --ccache-dir exclude each other; drop one");
   std::optional<std::string> kind;
   if (!r.source_kind.empty()) kind = r.source_kind;
   auto res = matrix::resolve(m, v, r.arch, kind);
   log::info("kernel " + v.str() + " on " + r.arch + ": cell " + res.cell->key() + ", image " + res.image_tag);
   check_boot_flags(r, m, res);
-  run::require_podman();
-  auto img = choose_image(o, res);
-  check_image_cell(img, res, r.force);
-  log::info("image " + img.name + " (" + img.how + ")");
-  kh::SourcePlan src;
-  if (!r.source.empty()) {
-    src = kh::given_source(r.source);
-  } else {
-    layers::DownloadCache cache(layers::default_cache_root(o.build.cache));
-    auto transport = http::make_transport();
-    src = kh::download_source(*transport, cache, kh::kernel_mirror(r.mirror), v, r.sha256);
-  }
-  fs::path out = kh::out_dir(r.out, v, r.arch), ccache = kh::ccache_dir(r.ccache_dir, res.image_tag);
-  fs::create_directories(out);
-  fs::create_directories(ccache);
-  auto inv = kh::plan_invocation(r, v, src, out, ccache, img, static_cast<unsigned>(geteuid()));
+  return res;
+}
+
+// The kernel source: --source, else downloaded from the mirror into the download cache.
+kh::SourcePlan host_source(const KbuildOpts& o, const matrix::Version& v) {
+  if (!o.req.source.empty()) return kh::given_source(o.req.source);
+  layers::DownloadCache cache(layers::default_cache_root(o.build.cache));
+  auto transport = http::make_transport();
+  return kh::download_source(*transport, cache, kh::kernel_mirror(o.req.mirror), v, o.req.sha256);
+}
+
+// Runs kbuild in the image and turns a failure into ksimg's error (kbuild's exit status).
+void run_in_image(const kh::ImageChoice& img, const kh::Invocation& inv, const kh::Request& r, const fs::path& out) {
   log::debug("running: " + [&] {
     std::string s;
     for (const auto& a : run::podman_run_argv(img.name, inv.argv, inv.opts)) s += (s.empty() ? "" : " ") + a;
@@ -181,6 +176,29 @@ void run(KbuildOpts& o) {
   throw Error(static_cast<Exit>(status), "kbuild failed with exit status " + std::to_string(status) +
                                              " (its message is above; the log is " +
                                              (out / "build.log").string() + ")");
+}
+
+void run(KbuildOpts& o) {
+  auto& r = o.req;
+  if (r.source.empty() &&
+      (r.version_arg.find('/') != std::string::npos || r.version_arg.find(".tar") != std::string::npos))
+    r.source = r.version_arg;                         // `ksimg kbuild ./linux-5.10.223.tar.xz --arch mipsel`
+  if (!r.source.empty()) kh::given_source(r.source);  // "does not exist" before anything slow
+  matrix::Version v = version_from_arg(r.version_arg);
+  auto res = check_request(r, v, matrix::get(global().data_dir));
+  run::require_podman();
+  auto img = choose_image(o, res);
+  check_image_cell(img, res, r.force);
+  log::info("image " + img.name + " (" + img.how + ")");
+  kh::SourcePlan src = host_source(o, v);
+  fs::path out = kh::out_dir(r.out, v, r.arch);
+  fs::create_directories(out);
+  std::optional<fs::path> ccache;  // none with --no-ccache: nothing mounted, kbuild compiles without
+  if (!r.no_ccache) {
+    ccache = kh::ccache_dir(r.ccache_dir, res.image_tag);
+    fs::create_directories(*ccache);
+  }
+  run_in_image(img, kh::plan_invocation(r, v, src, out, ccache, img, static_cast<unsigned>(geteuid())), r, out);
 }
 
 void add_flags(CLI::App* sub, KbuildOpts& o) {
@@ -201,6 +219,7 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
   sub->add_option("--targets", r.targets, "Comma list of vmlinux,image,modules,dtbs,headers,devel");
   sub->add_option("-j,--jobs", r.jobs, "Parallel jobs (default: the CPUs available)");
   sub->add_option("--ccache-dir", r.ccache_dir, "ccache dir (default ~/.cache/ksimg/ccache/<image tag>)");
+  sub->add_flag("--no-ccache", r.no_ccache, "Compile without ccache (no ccache dir is mounted)");
   sub->add_option("-s,--source-kind", r.source_kind,
                   "Toolchain source for the cell: debian, bootlin or script");
   sub->add_option("--image", r.image, "Run this image (podman name or reference) instead of the cell's");

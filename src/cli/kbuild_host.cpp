@@ -4,11 +4,13 @@
 // the in-image kbuild with the source read-only, output and ccache read-write, network off.
 #include "cli/kbuild_host.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 
 #include "http/fetch.hpp"
 #include "kbuild/mirror.hpp"
+#include "kbuild/plan.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -97,6 +99,16 @@ fs::path out_dir(const std::string& flag, const matrix::Version& v, const std::s
   return fs::absolute("kbuild-" + v.str() + "-" + arch);
 }
 
+void check_targets(const std::string& list) {
+  std::vector<std::string> names;
+  for (size_t at = 0; at <= list.size();) {  // empty items are skipped, as kbuild does
+    size_t comma = std::min(list.find(',', at), list.size());
+    if (comma > at) names.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  kbuild::check_targets(names);
+}
+
 namespace {
 
 // Mounts `host` read-only at /in/<n>-<name> and returns that container path.
@@ -118,7 +130,7 @@ void add_repeated(std::vector<std::string>& argv, const char* flag, const std::v
 }  // namespace
 
 Invocation plan_invocation(const Request& r, const matrix::Version& v, const SourcePlan& src,
-                           const fs::path& out, const fs::path& ccache, const ImageChoice& img,
+                           const fs::path& out, const std::optional<fs::path>& ccache, const ImageChoice& img,
                            unsigned euid) {
   Invocation inv;
   auto& o = inv.opts;
@@ -126,13 +138,17 @@ Invocation plan_invocation(const Request& r, const matrix::Version& v, const Sou
   o.tty = r.tty;
   o.mounts.push_back({src.host, src.container, true});
   o.mounts.push_back({out, "/out", false});
-  o.mounts.push_back({ccache, "/ccache", false});
+  if (ccache) o.mounts.push_back({*ccache, "/ccache", false});
   o.env["KSIMG_IMAGE_REF"] = img.ref;
   if (!img.digest.empty()) o.env["KSIMG_IMAGE_DIGEST"] = img.digest;
   if (const char* e = std::getenv("SOURCE_DATE_EPOCH"); e && *e) o.env["SOURCE_DATE_EPOCH"] = e;
   o.env["HOME"] = "/tmp";  // keep-id users have no home in the image
   auto& a = inv.argv;
-  a = {"kbuild", "build", v.str(), "--source", src.container, "--out", "/out", "--ccache-dir", "/ccache"};
+  a = {"kbuild", "build", v.str(), "--source", src.container, "--out", "/out"};
+  if (ccache)
+    a.insert(a.end(), {"--ccache-dir", "/ccache"});
+  else
+    a.push_back("--no-ccache");
   if (src.sha256) a.insert(a.end(), {"--sha256", *src.sha256});
   if (!r.defconfig.empty()) a.insert(a.end(), {"--defconfig", r.defconfig});
   if (r.boot_config) a.insert(a.end(), {"--boot-config", "--boot-config-data", r.boot_config_data});

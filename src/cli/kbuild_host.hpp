@@ -29,6 +29,7 @@ struct Request {
   std::vector<std::string> enable, disable, fragments;
   int jobs = 0;
   bool config_strict = false, force = false, dry_run = false, tty = false;
+  bool no_ccache = false;  // --no-ccache: no ccache dir mounted, kbuild --no-ccache
   bool boot_config = false, boot_test = false;
   std::string boot_config_data;  // with boot_config: the host matrix's boot config as JSON
 };
@@ -68,15 +69,19 @@ fs::path ccache_dir(const std::string& flag, const std::string& image_tag);
 // The output dir: -o, else ./kbuild-<version>-<arch>.
 fs::path out_dir(const std::string& flag, const matrix::Version& v, const std::string& arch);
 
+// --targets (a comma list) names only targets kbuild knows; UsageError naming the first
+// unknown one and the allowed ones, before anything slow runs.
+void check_targets(const std::string& list);
+
 // The kbuild command line and the podman options that run it: source read-only at /src,
-// output at /out and ccache at /ccache read-write, --config/--fragment files read-only under
-// /in, network off, files owned by the caller (`euid`).
+// output at /out and ccache (unless none: kbuild --no-ccache) at /ccache read-write,
+// --config/--fragment files read-only under /in, network off, files owned by the caller (`euid`).
 struct Invocation {
   std::vector<std::string> argv;
   run::RunOptions opts;
 };
 Invocation plan_invocation(const Request& r, const matrix::Version& v, const SourcePlan& src,
-                           const fs::path& out, const fs::path& ccache, const ImageChoice& img,
+                           const fs::path& out, const std::optional<fs::path>& ccache, const ImageChoice& img,
                            unsigned euid);
 
 // The one-line error for podman's own exit statuses (125 cannot run, 126 cannot execute,

@@ -21,28 +21,6 @@ namespace ksimg::kbuild {
 
 namespace fs = std::filesystem;
 
-std::map<std::string, std::string> prepare_wrappers(const Plan& p) {
-  fs::create_directories(p.wrapper_dir);
-  bool ccache = false;
-  if (p.ccache_dir) {
-    ccache = subprocess::find_program("ccache").has_value();
-    if (!ccache) log::warn("a ccache dir is set but this image has no ccache; building without it");
-  }
-  for (const auto& w : p.wrappers) {
-    auto real = subprocess::find_program(w.real);
-    if (!real) {
-      if (w.name == "kbuild-hostcxx") continue;  // only needed by GCC plugins and a few host tools
-      throw RuntimeError("no " + w.real + " in PATH: this image's toolchain is incomplete");
-    }
-    files::write_atomic(p.wrapper_dir / w.name, p.wrapper_script(real->string(), ccache), 0755);
-  }
-  std::map<std::string, std::string> env = p.env;
-  const char* path = std::getenv("PATH");
-  env["PATH"] = p.wrapper_dir.string() + ":" + (path ? path : "/usr/bin:/bin");
-  if (ccache) env["CCACHE_DIR"] = p.ccache_dir->string();
-  return env;
-}
-
 namespace {
 
 std::string mirror_of(const BuildOptions& o, const std::map<std::string, std::string>& env) {
@@ -81,6 +59,15 @@ nlohmann::ordered_json toolchain_facts(const Plan& p, const CellIdentity& id, Ru
           {"binutils", ld},            {"libc", id.recipe->libc},       {"cross_compile", p.cross_compile}};
 }
 
+// The image this runs in as the host named it (metadata.json image.ref/digest), for --dry-run.
+std::string image_line(const std::map<std::string, std::string>& env) {
+  auto get = [&](const char* k) {
+    auto it = env.find(k);
+    return it == env.end() || it->second.empty() ? std::string("unknown") : it->second;
+  };
+  return "image      " + get("KSIMG_IMAGE_REF") + " (digest " + get("KSIMG_IMAGE_DIGEST") + ")\n";
+}
+
 void record_start(BuildContext& c, const CellIdentity& id, const std::map<std::string, std::string>& env) {
   auto& d = c.meta.doc();
   auto get = [&](const char* k) -> nlohmann::ordered_json {
@@ -97,7 +84,8 @@ void record_start(BuildContext& c, const CellIdentity& id, const std::map<std::s
   d["quirks"] = nlohmann::ordered_json::array();
   for (const auto* q : c.plan.quirks)
     d["quirks"].push_back({{"id", q->id}, {"action", matrix::kind_name(q->action.kind)}, {"reason", q->reason}});
-  d["make"] = {{"jobs", c.plan.jobs}, {"command", shell_join(c.plan.make_argv("SRC", {"<target>"}))}, {"env", c.plan.env}};
+  d["make"] = {{"jobs", c.plan.jobs}, {"command", shell_join(c.plan.make_argv("SRC", {"<target>"}))}, {"env", c.plan.env},
+               {"wrapper", c.plan.wrapper_mode}};
   d["config"] = {{"source", c.plan.config_source}};
   if (c.plan.boot)
     d["config"]["boot_config"] = {{"cell", c.plan.boot->cell}, {"defconfig", c.plan.boot->defconfig},
@@ -168,14 +156,15 @@ int run_build(const BuildOptions& o) {
   std::string mirror = mirror_of(o, env);
   Plan plan = make_plan(m, matrix::builtin_quirks(), id, o, v, env, available_cores());
   if (o.dry_run) {
-    std::cout << render_plan(plan, describe_source(o, mirror));
+    std::cout << render_plan(plan, describe_source(o, mirror)) << image_line(env);
     return 0;
   }
   fs::create_directories(plan.out);
   fs::create_directories(plan.build);
   fs::remove(plan.out / "build.log");
   install_signal_handlers();
-  BuildContext c{o, plan, Metadata(plan.out / "metadata.json"), Runner(plan.out / "build.log", prepare_wrappers(plan)), {}};
+  auto make_env = prepare_wrappers(plan);  // before the copy into c: it may point CC= at the compiler
+  BuildContext c{o, plan, Metadata(plan.out / "metadata.json"), Runner(plan.out / "build.log", std::move(make_env)), {}};
   record_start(c, id, env);
   auto t0 = std::chrono::steady_clock::now();
   try {

@@ -53,8 +53,13 @@ void collect_artifacts(BuildContext& c);
 // devel.cpp: OUT/devel, the tree an out-of-tree module build needs.
 void make_devel(BuildContext& c);
 
-// Writes the compiler wrappers into plan.wrapper_dir and returns make's environment
-// (PATH with the wrappers first, quirk env, CCACHE_DIR).
-std::map<std::string, std::string> prepare_wrappers(const Plan& p);
+// wrappers.cpp: writes the compiler wrapper scripts into plan.wrapper_dir (first on PATH) and
+// the specs file; where a compiler honours the specs file, points its make variable (CC=,
+// HOSTCC=, HOSTCXX=) at `[ccache] REAL -specs=FILE` so no wrapper process runs per compile
+// (plan.wrapper_mode says which). Returns make's environment (PATH, quirk env, CCACHE_*).
+std::map<std::string, std::string> prepare_wrappers(Plan& p);
+// Whether the driver `real` appends the specs file's flags to a compile (gcc's *self_spec):
+// `real -specs=FILE -### -c -x c /dev/null` shows each of them on the compiler proper's line.
+bool specs_honoured(const std::string& real, const fs::path& specs, const std::vector<std::string>& flags);
 
 }  // namespace ksimg::kbuild

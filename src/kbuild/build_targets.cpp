@@ -103,10 +103,12 @@ void build_targets(BuildContext& c) {
     } catch (...) {
       rec["status"] = cancel_signal() ? "killed" : "failed";
       rec["seconds"] = secs();
+      rec["cpu_seconds"] = c.meta.cpu_lap();
       c.meta.save();
       throw;
     }
     rec["seconds"] = secs();
+    rec["cpu_seconds"] = c.meta.cpu_lap();
     c.meta.save();
   }
 }

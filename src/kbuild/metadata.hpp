@@ -16,17 +16,26 @@ class Metadata {
   nlohmann::ordered_json& doc() { return doc_; }
   // Sets "updated" and writes the file atomically.
   void save();
-  // Records a step's outcome: steps[] gets {name, status, seconds[, command]}; save()s.
+  // Records a step's outcome: steps[] gets {name, status, seconds, cpu_seconds[, command]}; save()s.
   void step(const std::string& name, const std::string& status, double seconds, const std::string& command = "");
-  // Sets status (and "finished" unless running) and saves.
+  // Sets status (and "finished" unless running), cpu_seconds (the whole build's) and saves.
   void finish(const std::string& status, const std::string& error = "");
+  // User+system CPU seconds of the commands run (and waited for) since the previous lap, one
+  // decimal: what a step or target cost in CPU, which a busy machine barely changes.
+  double cpu_lap();
 
  private:
+  double lap_mark_ = 0;
+
   std::filesystem::path file_;
   nlohmann::ordered_json doc_;
 };
 
 // "2026-11-24T05:30:00Z" for now.
 std::string utc_now();
+
+// User+system CPU seconds of this process (self) or of its waited-for children, their
+// children included (getrusage).
+double cpu_seconds_of(bool children);
 
 }  // namespace ksimg::kbuild

@@ -93,14 +93,28 @@ std::string Plan::wrapper_script(const std::string& real_path, bool use_ccache) 
   return s + "\n";
 }
 
+void check_targets(const std::vector<std::string>& names) {
+  for (const auto& x : names)
+    if (std::find(all_targets().begin(), all_targets().end(), x) == all_targets().end())
+      throw UsageError("unknown target \"" + x + "\" in --targets (allowed: " + shell_join(all_targets()) + ")");
+}
+
+std::string Plan::wrapper_specs() const {
+  std::string flags;
+  for (const auto& f : wrapper_flags) {
+    if (f.empty() || f.find_first_of(" \t\n%") != std::string::npos) return "";
+    flags += " " + f;
+  }
+  if (flags.empty()) return "";
+  return "*self_spec:\n+" + flags + "\n\n";
+}
+
 namespace {
 
 std::vector<std::string> resolve_targets(const std::vector<std::string>& asked, const matrix::Arch& a) {
   std::vector<std::string> t = asked;
   if (t.empty()) t = {"vmlinux", "image", "modules", "dtbs"};
-  for (const auto& x : t)
-    if (std::find(all_targets().begin(), all_targets().end(), x) == all_targets().end())
-      throw UsageError("unknown target \"" + x + "\" (allowed: vmlinux, image, modules, dtbs, headers, devel)");
+  check_targets(t);
   std::vector<std::string> out;
   for (const auto& x : all_targets()) {
     if (std::find(t.begin(), t.end(), x) == t.end()) continue;
@@ -147,6 +161,8 @@ void set_paths(Plan& p, const BuildOptions& o, const std::map<std::string, std::
   p.build = fs::absolute(o.build_dir.value_or(p.out / "build")).lexically_normal();
   p.work = fs::absolute(o.work_dir.value_or(p.out / "work")).lexically_normal();
   p.wrapper_dir = p.build / ".kbuild" / "bin";
+  if (o.no_ccache && o.ccache_dir) throw UsageError("--no-ccache and --ccache-dir exclude each other; drop one");
+  if (o.no_ccache) return;
   if (o.ccache_dir)
     p.ccache_dir = fs::absolute(*o.ccache_dir);
   else if (auto it = env.find("CCACHE_DIR"); it != env.end() && !it->second.empty())

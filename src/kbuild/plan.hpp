@@ -31,6 +31,7 @@ struct BuildOptions {
   std::vector<std::string> targets;  // empty: the defaults
   int jobs = 0;                      // 0: the cores available
   std::optional<fs::path> ccache_dir;
+  bool no_ccache = false;  // no ccache even when CCACHE_DIR is set (with --ccache-dir: UsageError)
   bool force = false, dry_run = false;
   bool boot_config = false;                    // defconfig + enable + disable of arches.json boot.<era>
   std::optional<std::string> boot_config_data;  // those values as JSON (from the host's matrix)
@@ -57,6 +58,9 @@ inline const std::vector<std::string>& all_targets() {
   return t;
 }
 
+// UsageError naming the first name that is not in all_targets(), and the allowed ones.
+void check_targets(const std::vector<std::string>& names);
+
 // The compilers wrapped in the build dir (target and host), each exec'ing `real` with the
 // wrapper flags appended last.
 struct Wrapper {
@@ -75,6 +79,7 @@ struct Plan {
   std::map<std::string, std::string> env;   // quirk env (KBUILD_BUILD_*)
   std::vector<std::string> wrapper_flags;   // appended last to every compile
   std::vector<Wrapper> wrappers;
+  std::string wrapper_mode = "script";      // "specs" when every wrapped compiler took the specs file
   std::vector<std::string> patches;         // built-in patches to apply
   std::string normalize = "olddefconfig";   // or oldconfig (k2.6 before 2.6.36)
   std::vector<const matrix::Quirk*> config_enables, config_disables;
@@ -92,6 +97,11 @@ struct Plan {
                                      bool parallel = true) const;
   // A wrapper script's text: exec [ccache] REAL_PATH "$@" <wrapper flags>.
   std::string wrapper_script(const std::string& real_path, bool use_ccache) const;
+  // The same flags as a gcc specs file: `*self_spec` appends them to the driver's command line,
+  // after the caller's own options, exactly where the script puts them. Empty when a flag holds
+  // whitespace or '%' (a spec cannot carry it) or there are no flags.
+  std::string wrapper_specs() const;
+  fs::path specs_file() const { return wrapper_dir.parent_path() / "wrapper.specs"; }
 };
 
 // "Tue Jan  1 00:00:00 UTC 1980", as `date -u -d @EPOCH` prints it.

@@ -89,6 +89,7 @@ void add_build(CLI::App& app, kbuild::BuildOptions& o, std::vector<std::string>&
   b->add_option("--targets", targets, "Comma list of vmlinux,image,modules,dtbs,headers,devel (default vmlinux,image,modules,dtbs)");
   b->add_option("-j,--jobs", o.jobs, "Parallel jobs (default: the CPUs available)");
   b->add_option("--ccache-dir", o.ccache_dir, "ccache dir (env CCACHE_DIR); used when set and ccache exists");
+  b->add_flag("--no-ccache", o.no_ccache, "Compile without ccache even when CCACHE_DIR is set");
   b->add_flag("--force", o.force, "Build a version that belongs to another image (loud warning)");
   b->add_flag("--dry-run", o.dry_run, "Print the plan (quirks, config steps, make commands) and exit");
   b->add_flag("--boot-config", o.boot_config, "Configure with this cell's boot config (defconfig + enable + disable of matrix/arches.json boot.<era>); --enable/--disable add to it");
