@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6 item 7, bad inputs to `ksimg kbuild`, each a clear one-line error with its exit code
 # and nothing compiled: unknown arch and unsupported cell (2), wrong cell for --image (2),
-# missing source (2), no podman on PATH (1, names the package), a corrupt tarball (3), a
+# missing source (2), an unknown --targets name (2, on the host before the image is looked up,
+# and in the image before anything runs), no podman on PATH (1, names the package), a corrupt tarball (3), a
 # sha256 mismatch against the mirror's sha256sums.asc and against --sha256 (3), a tree of
 # another version (2), an unknown symbol with --config-strict (2) and an option that did not
 # stick (2) -- the last two stop in kbuild's config step, before any compile -- and a build
@@ -61,6 +62,10 @@ expect() {
 expect 2 "unknown arch|sparc" kbuild 5.10.223 --arch sparc
 expect 2 "k2.6|arm64" kbuild 2.6.31 --arch arm64
 expect 2 "kernel source $T/nope does not exist" kbuild 5.10.223 --arch mipsel --source "$T/nope"
+# An unknown target: refused before the image is looked up (the layout is still empty, so any
+# later check would first build the cell image) or the source downloaded.
+expect 2 'unknown target "bogus" in --targets \(allowed: vmlinux image' kbuild 5.10.223 --arch mipsel --targets vmlinux,bogus
+grep -qE "building it|kernel source:" "$T/err" && fail "--targets bogus got past the image/source step: $(cat "$T/err")"
 mkdir -p "$T/nopodman"
 for t in skopeo; do ln -s "$(command -v $t)" "$T/nopodman/$t"; done
 EXPECT_PATH="$T/nopodman" expect 1 "podman is not installed.*apt-get install podman" kbuild 5.10.223 --arch mipsel \
@@ -92,6 +97,11 @@ base="http://127.0.0.1:$(head -1 "$T/port")"
 "$KSIMG" build --cell k4/mipsel --no-smoke --load >"$T/build.out" 2>"$T/build.err" \
   || { tail -20 "$T/build.err" >&2; fail "ksimg build --cell k4/mipsel"; }
 k=(kbuild 5.10.223 --arch mipsel -o "$T/o" --ccache-dir "$T/cc")
+# In the image, kbuild itself refuses it before the cell check's next step (nothing written).
+rc=0; podman run --rm --network=none localhost/kernelsmith:k4-mipsel kbuild build 5.10.223 --targets bogus -o /tmp/o \
+  >"$T/kb.out" 2>"$T/kb.err" || rc=$?
+[ "$rc" = 2 ] && grep -q 'unknown target "bogus"' "$T/kb.err" || fail "in-image --targets bogus: exit $rc, $(cat "$T/kb.err")"
+checks=$((checks + 1))
 
 expect 3 "corrupt|truncated|damaged|extract|xz" "${k[@]}" --mirror "$base/bad"
 expect 3 "sha256" "${k[@]}" --mirror "$base/lie"
