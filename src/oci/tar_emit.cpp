@@ -33,11 +33,12 @@ constexpr size_t kChunk = 1 << 18;
 struct Out {
   const ByteSink* sink;
   std::exception_ptr error;
+  bool stopped = false;  // the layer failed: nothing more reaches the sink
 };
 
 la_ssize_t write_cb(struct archive*, void* ctx, const void* buf, size_t n) {
   auto* out = static_cast<Out*>(ctx);
-  if (out->error) return -1;  // never call a sink again once it has failed
+  if (out->error || out->stopped) return -1;  // never call a sink again once it has failed
   try {
     (*out->sink)(static_cast<const char*>(buf), n);
     return static_cast<la_ssize_t>(n);
@@ -178,7 +179,7 @@ size_t emit_tar(const Tree& tree, const Spool* spool, const Canon& canon, const 
   if (!locale.active())
     log::warn("the C.UTF-8 locale is missing; non-ASCII member names may not be canonical");
   WritePtr a(archive_write_new());
-  Out out{&sink, nullptr};
+  Out out{&sink, nullptr, false};
   std::vector<char> buf(kChunk);
   Writer w{a.get(), out, spool, buf};
   try {
@@ -192,7 +193,10 @@ size_t emit_tar(const Tree& tree, const Spool* spool, const Canon& canon, const 
     write_all(w, tree, canon);
     w.check(archive_write_close(a.get()), "close");
   } catch (...) {
-    archive_write_fail(a.get());  // so archive_write_free does not flush into the sink again
+    // Closing frees libarchive's output buffer (archive_write_fail would skip that and leak
+    // it, LeakSanitizer says); the stopped callback fails the final flush at once.
+    out.stopped = true;
+    archive_write_close(a.get());
     throw;
   }
   return tree.entries().size();
