@@ -19,12 +19,20 @@ constexpr size_t kMaxMember = 16 << 20;  // control files are a few KiB; md5sums
 struct Outer {
   struct archive* a;
   std::vector<char> buf = std::vector<char>(1 << 16);
+  std::string error{};  // the outer reader's, when it failed (the inner one then has none)
 };
 
 la_ssize_t outer_read(struct archive*, void* data, const void** out) {
   auto* o = static_cast<Outer*>(data);
   *out = o->buf.data();
-  return archive_read_data(o->a, o->buf.data(), o->buf.size());
+  la_ssize_t got = archive_read_data(o->a, o->buf.data(), o->buf.size());
+  if (got < 0) o->error = detail::archive_error(o->a);
+  return got;
+}
+
+// Why the inner reader failed: a truncated or corrupt outer .deb, else the inner stream.
+std::string inner_error(const Outer& o, struct archive* inner) {
+  return o.error.empty() ? detail::archive_error(inner) : o.error;
 }
 
 std::string read_member(struct archive* a, const std::string& origin) {
@@ -50,7 +58,7 @@ detail::ReadPtr open_inner(Outer& o, const std::string& origin) {
   archive_read_support_format_tar(inner.get());
   archive_read_support_format_gnutar(inner.get());
   if (archive_read_open(inner.get(), &o, nullptr, outer_read, nullptr) != ARCHIVE_OK)
-    throw IntegrityError(origin + " is corrupt: " + detail::archive_error(inner.get()));
+    throw IntegrityError(origin + " is corrupt: " + inner_error(o, inner.get()));
   return inner;
 }
 
@@ -68,7 +76,7 @@ void list_data_tar(struct archive* outer, const std::string& origin, std::vector
       m.link = s;
     if (!m.path.empty()) out.push_back(std::move(m));
   }
-  if (rc != ARCHIVE_EOF) throw IntegrityError(origin + " is corrupt: " + detail::archive_error(inner.get()));
+  if (rc != ARCHIVE_EOF) throw IntegrityError(origin + " is corrupt: " + inner_error(o, inner.get()));
 }
 
 DebControl read_control_tar(struct archive* outer, const std::string& origin) {
@@ -88,7 +96,7 @@ DebControl read_control_tar(struct archive* outer, const std::string& origin) {
       out.md5sums = read_member(inner.get(), origin + ":md5sums");
     }
   }
-  if (rc != ARCHIVE_EOF) throw IntegrityError(origin + " is corrupt: " + detail::archive_error(inner.get()));
+  if (rc != ARCHIVE_EOF) throw IntegrityError(origin + " is corrupt: " + inner_error(o, inner.get()));
   if (!found) throw IntegrityError(origin + " has no control file, so this is not a valid .deb");
   return out;
 }

@@ -2,12 +2,14 @@
 // SECURE_SYMLINKS and SECURE_NODOTDOT checks on, after our own name checks: every member
 // name is split into components ("." dropped, ".." or an absolute name refused), the top
 // directory is stripped when asked, and the result is placed under the canonical `dest`.
+// Uncompressed data counts against the input caps (limits.hpp); sparse members stay sparse.
 #include "oci/extract.hpp"
 
 #include <optional>
 #include <vector>
 
 #include "oci/detail/libarchive.hpp"
+#include "oci/limits.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/progress.hpp"
@@ -24,6 +26,7 @@ struct Extraction {
   bool strip;
   std::string top;
   size_t entries = 0;
+  InputBudget budget{origin};
 };
 
 std::vector<std::string> components(const Extraction& x, const std::string& name) {
@@ -65,9 +68,11 @@ void copy_data(Extraction& x, const std::string& name) {
   size_t size;
   la_int64_t offset;
   int rc;
-  while ((rc = archive_read_data_block(x.in, &buf, &size, &offset)) == ARCHIVE_OK)
+  while ((rc = archive_read_data_block(x.in, &buf, &size, &offset)) == ARCHIVE_OK) {
+    x.budget.add(size);
     if (archive_write_data_block(x.out, buf, size, offset) != ARCHIVE_OK)
       throw RuntimeError(x.origin + ": cannot write '" + name + "': " + detail::archive_error(x.out));
+  }
   if (rc != ARCHIVE_EOF)
     throw IntegrityError(x.origin + " is corrupt at '" + name + "': " + detail::archive_error(x.in));
 }
@@ -90,6 +95,7 @@ void extract_entry(Extraction& x, archive_entry* e) {
   std::string name = raw;
   auto path = place(x, name, archive_entry_filetype(e) == AE_IFDIR);
   if (!path || !check_type(x, e, name)) return;
+  x.budget.start(name, archive_entry_size_is_set(e) ? archive_entry_size(e) : -1);
   archive_entry_set_pathname(e, path->c_str());
   if (const char* link = archive_entry_hardlink(e)) {
     auto target = place(x, link, false);

@@ -1,12 +1,15 @@
 // Archive sources for the layer writer (detail/sources.hpp): members streamed through
 // libarchive from tar (any compression), cpio, or a .deb's data.tar.* member. Member names
 // are checked against the extraction-safety rules (OCI image-spec layer.md; no absolute
-// names, no "..", hardlinks only to earlier members); file data is spooled for later writing.
+// names, no "..", hardlinks only to earlier members); file data is spooled for later writing,
+// counted against the input caps (limits.hpp); a sparse member's holes become zeros (a hole
+// in the spool file), so the layer holds a file of its real size (docs/security.md).
 #include <algorithm>
 #include <vector>
 
 #include "oci/detail/libarchive.hpp"
 #include "oci/detail/sources.hpp"
+#include "oci/limits.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -28,20 +31,35 @@ struct Reading {
   struct archive* a;
   const Placement& where;
   std::string origin;
+  InputBudget budget{origin};
 };
 
-uint64_t spool_data(Reading& r, const std::string& name, uint64_t& size) {
+// archive_read_data fills the holes between a sparse member's data blocks with zeros, but
+// not a hole at its end: that one is added here, up to the size the header declares.
+void fill_trailing_hole(Reading& r, archive_entry* e, Spool& sp, uint64_t& size) {
+  if (archive_entry_sparse_count(e) == 0 || !archive_entry_size_is_set(e)) return;
+  auto declared = static_cast<uint64_t>(archive_entry_size(e));
+  if (declared <= size) return;
+  r.budget.add(declared - size);
+  sp.append_hole(declared - size);
+  size = declared;
+}
+
+uint64_t spool_data(Reading& r, archive_entry* e, const std::string& name, uint64_t& size) {
+  r.budget.start(name, archive_entry_size_is_set(e) ? archive_entry_size(e) : -1);
   Spool& sp = r.spool();
   uint64_t offset = sp.end();
   std::vector<char> buf(1 << 18);
   la_ssize_t n;
   size = 0;
   while ((n = archive_read_data(r.a, buf.data(), buf.size())) > 0) {
+    r.budget.add(static_cast<uint64_t>(n));
     sp.append(buf.data(), static_cast<size_t>(n));
     size += static_cast<uint64_t>(n);
   }
   if (n < 0)
     throw IntegrityError(r.origin + ": cannot read the data of '" + name + "': " + archive_error(r.a));
+  fill_trailing_hole(r, e, sp, size);
   return offset;
 }
 
@@ -65,7 +83,7 @@ bool copy_type(Reading& r, Entry& x, archive_entry* e, const std::string& name) 
   switch (archive_entry_filetype(e)) {
     case AE_IFREG:
       x.type = EntryType::file;
-      x.data = {DataSource::Kind::spool, "", spool_data(r, name, x.size)};
+      x.data = {DataSource::Kind::spool, "", spool_data(r, e, name, x.size)};
       return true;
     case AE_IFDIR:
       x.type = EntryType::dir;
@@ -143,12 +161,15 @@ void enable_formats(struct archive* a) {
 struct Nested {
   struct archive* outer;
   std::vector<char> buf = std::vector<char>(1 << 18);
+  std::string error{};  // the outer reader's, when it failed (the inner one then has none)
 };
 
 la_ssize_t nested_read(struct archive*, void* data, const void** out) {
   auto* n = static_cast<Nested*>(data);
   *out = n->buf.data();
-  return archive_read_data(n->outer, n->buf.data(), n->buf.size());
+  la_ssize_t got = archive_read_data(n->outer, n->buf.data(), n->buf.size());
+  if (got < 0) n->error = archive_error(n->outer);
+  return got;
 }
 
 bool is_data_tar(const std::string& member) {
@@ -163,9 +184,15 @@ void add_data_tar(Reading& r, const std::string& member) {
   archive_read_support_format_tar(inner.get());
   archive_read_support_format_gnutar(inner.get());
   std::string origin = r.origin + ":" + member;
-  if (archive_read_open(inner.get(), &nested, nullptr, nested_read, nullptr) != ARCHIVE_OK)
-    throw IntegrityError(origin + ": " + archive_error(inner.get()));
-  add_archive_entries(r.tree, r.spool, inner.get(), r.where, origin);
+  try {
+    if (archive_read_open(inner.get(), &nested, nullptr, nested_read, nullptr) != ARCHIVE_OK)
+      throw IntegrityError(origin + ": " + archive_error(inner.get()));
+    add_archive_entries(r.tree, r.spool, inner.get(), r.where, origin);
+  } catch (const IntegrityError&) {
+    if (nested.error.empty()) throw;
+    throw IntegrityError(origin + " is truncated or corrupt (" + nested.error +
+                         "); download the package again");
+  }
 }
 
 // `e` is the ar archive's first member, already read.
@@ -199,13 +226,17 @@ void add_archive_file(Tree& tree, const SpoolFn& spool, const std::filesystem::p
   Reading r{tree, spool, a.get(), where, file.string()};
   archive_entry* e;
   int rc = archive_read_next_header(a.get(), &e);
+  bool ar = (archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_AR;
+  if (rc == ARCHIVE_EOF && ar)
+    throw IntegrityError(file.string() + " starts like a .deb (an ar archive) but holds no readable member; " +
+                         "it is truncated or corrupt: download it again");
   if (rc == ARCHIVE_EOF) {
     log::warn(file.string() + " holds no entries");
     return;
   }
   if (rc < ARCHIVE_WARN)
     throw UsageError("cannot read layer source " + file.string() + ": " + archive_error(a.get()) + hint);
-  if ((archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_AR) return add_deb(r, e);
+  if (ar) return add_deb(r, e);
   add_entry(r, e);
   while (next_header(r, &e)) add_entry(r, e);
 }

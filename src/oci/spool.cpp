@@ -43,6 +43,13 @@ void Spool::append(const void* data, size_t n) {
   }
 }
 
+void Spool::append_hole(uint64_t n) {
+  if (n == 0) return;
+  if (::ftruncate(fd_, static_cast<off_t>(end_ + n)) != 0)
+    throw RuntimeError(errno_text("cannot grow the spool file in", dir_.string()));
+  end_ += n;
+}
+
 void Spool::read_at(uint64_t offset, void* buf, size_t n) const {
   char* p = static_cast<char*>(buf);
   while (n > 0) {

@@ -24,7 +24,7 @@ using EntryPtr = std::unique_ptr<archive_entry, EntryFree>;
 
 inline std::string archive_error(struct archive* a) {
   const char* s = archive_error_string(a);
-  return s ? s : "unknown libarchive error";
+  return s ? s : "the data ends early or is corrupt (no detail from libarchive)";
 }
 
 // Pins the calling thread's LC_CTYPE to C.UTF-8 while alive. libarchive converts member

@@ -16,6 +16,8 @@ class Spool {
 
   // Appends bytes at the end (read end() first to know where they start).
   void append(const void* data, size_t n);
+  // Appends n zero bytes as a hole (ftruncate), so a sparse member costs no disk here.
+  void append_hole(uint64_t n);
   uint64_t end() const { return end_; }
   // Reads exactly n bytes at `offset`; throws RuntimeError on short reads.
   void read_at(uint64_t offset, void* buf, size_t n) const;
