@@ -2,6 +2,7 @@
 // from the lock into an OCI layout, their smoke check in podman, and loading them into
 // podman's storage as localhost/kernelsmith:<tag>.
 #include <iostream>
+#include <utility>
 
 #include "cli/build_options.hpp"
 #include "cli/commands.hpp"
@@ -74,9 +75,13 @@ nlohmann::ordered_json image_json(const layers::CellImage& ci) {
 
 void build(const CellOpts& o) {
   auto cells = selected_cells(o);
+  const auto& m = matrix::get(global().data_dir);
+  // The user's input (cells, source, lock) is checked before the kbuild program is looked for.
+  for (const auto& cell : cells) layers::pick_cell(m, cell, source_of(o));
   auto transport = http::make_transport();
-  layers::CellBuild b{build_context(o.build, *transport), "", source_of(o), layers::find_kbuild(),
-                      o.revision};
+  auto ctx = build_context(o.build, *transport);
+  if (!ctx.lock) throw UsageError("no lock file " + ctx.lock_file + "; run 'ksimg lock' first");
+  layers::CellBuild b{std::move(ctx), "", source_of(o), layers::find_kbuild(), o.revision};
   auto layout = oci::Layout::create(o.layout);
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const auto& cell : cells) {

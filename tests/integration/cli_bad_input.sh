@@ -12,9 +12,8 @@ trap 'rm -rf "$T"' EXIT
 export HOME=$T/home XDG_CONFIG_HOME=$T/home/.config XDG_DATA_HOME=$T/home/.local/share \
   XDG_CACHE_HOME=$T/home/.cache XDG_RUNTIME_DIR=$T/run REGISTRY_AUTH_FILE=$T/auth.json
 unset KSIMG_DATA_DIR
-# `build` looks for its kbuild program before it reads the cells: give it one so the case
-# reaches the bad input even in a build dir that has only ksimg (it is never run).
-[[ -x ${KSIMG%/*}/kbuild ]] || export KSIMG_KBUILD=/bin/false
+# No kbuild program: `build` must report a bad --cell, lock or source before it looks for one.
+export KSIMG_KBUILD=$T/no-such-kbuild
 mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$T/empty" "$T/notlayout/x" "$T/baddata/matrix"
 "$KSIMG" image build --layer "$T/empty" --tag other --layout "$T/layout" >/dev/null 2>&1
 echo '{"not": "json"' >"$T/bad.json"
@@ -58,6 +57,8 @@ CASES=$(cat <<TABLE
 4|build --lock $T/notalock.json --cell k4/mipsel --layout $T/o|notalock.json
 2|build --lock $T/nonexistent.json --cell k4/mipsel --layout $T/o|nonexistent
 2|build --cell k4/nosucharch --layout $T/o|nosucharch
+2|build --cell k4/mipsel --cell k99/x --layout $T/o|k99
+2|build --cell k4/mipsel --source nosuchsource --layout $T/o|nosuchsource
 2|check --cell k99/mipsel --layout $T/layout|k99
 2|check --cell k4/mipsel --layout $T/notlayout|notlayout
 2|load --cell k4/nosucharch --layout $T/layout|nosucharch
@@ -85,7 +86,7 @@ CASES=$(cat <<TABLE
 TABLE
 )
 
-cases=0 failures=0
+cases=0 failures=0 crashes=0
 while IFS='|' read -r want args pattern; do
   [[ -z $want ]] && continue
   cases=$((cases + 1))
@@ -97,6 +98,7 @@ while IFS='|' read -r want args pattern; do
   why=""
   if grep -qiE 'internal error|terminate called|Sanitizer|runtime error: |std::|what\(\)' "$T/stderr"; then
     why="crash or internal text"
+    crashes=$((crashes + 1))
   elif [[ $rc -ne $want ]]; then
     why="exit $rc, want $want"
   elif [[ $lines -ne 1 ]]; then
@@ -112,5 +114,5 @@ while IFS='|' read -r want args pattern; do
     sed 's/^/    stderr: /' "$T/stderr" | head -5 >&2
   fi
 done <<<"$CASES"
-echo "cli_bad_input: cases $cases, failures $failures"
+echo "cli_bad_input: cases $cases, crashes $crashes, failures $failures"
 [[ $failures -eq 0 ]]
