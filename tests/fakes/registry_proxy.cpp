@@ -3,7 +3,8 @@
 // so the registry's absolute Location URLs point back at the proxy), logs it, and misbehaves
 // on demand. Prints its port as the first line on stdout; runs until killed.
 //
-//   ksimg_registry_proxy UPSTREAM_PORT [--log FILE] [--chunk-min N] [--fault "KIND METHOD COUNT REGEX"]...
+//   ksimg_registry_proxy UPSTREAM_PORT [--log FILE] [--chunk-min N] [--redirect-to BASE]
+//                        [--fault "KIND METHOD COUNT REGEX"]...
 //
 // A fault applies to requests whose method is METHOD (or *) and whose target (path?query)
 // matches REGEX (ECMAScript, searched), COUNT times (0 = always). KIND:
@@ -13,6 +14,8 @@
 //   reset    forwarded; the connection closes after the headers and half the body
 //   slow     forwarded; the body is sent in 4 KiB pieces 20 ms apart
 //   corrupt  forwarded; one byte in the middle of a 200 body is flipped (same length)
+//   redirect not forwarded; a 307 to BASE/blobs/ALG/HEX for a .../blobs/ALG:HEX target, so a
+//            static server on an OCI layout (another host) serves the blob, like a CDN
 // --log appends "METHOD TARGET STATUS REQUEST_BODY_BYTES FAULT" per request.
 // --chunk-min N adds OCI-Chunk-Min-Length: N to 202 answers of POST .../blobs/uploads/.
 #include <httplib.h>
@@ -40,6 +43,7 @@ struct Config {
   int upstream = 0;
   std::string log_file;
   long chunk_min = 0;
+  std::string redirect_to;
   std::vector<Fault> faults;
 };
 
@@ -60,9 +64,10 @@ bool parse_fault(const std::string& spec, Fault& f) {
 bool parse_args(int argc, char** argv, Config& c) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if ((a == "--log" || a == "--fault" || a == "--chunk-min") && i + 1 < argc) {
+    if ((a == "--log" || a == "--fault" || a == "--chunk-min" || a == "--redirect-to") && i + 1 < argc) {
       std::string v = argv[++i];
       if (a == "--log") c.log_file = v;
+      if (a == "--redirect-to") c.redirect_to = v;
       if (a == "--chunk-min") c.chunk_min = std::stol(v);
       if (a == "--fault") {
         Fault f;
@@ -151,8 +156,22 @@ void copy_response(const httplib::Response& from, httplib::Response& to, const s
   to.set_content(from.body, type.c_str());
 }
 
+// 307 to the blob's path in an OCI layout served at --redirect-to.
+void redirect_blob(const httplib::Request& req, httplib::Response& res) {
+  auto blobs = req.path.rfind("/blobs/");
+  auto colon = req.path.find(':', blobs == std::string::npos ? 0 : blobs);
+  if (blobs == std::string::npos || colon == std::string::npos) return error_body(res, 400, "not a blob path");
+  std::string alg = req.path.substr(blobs + 7, colon - blobs - 7);
+  res.status = 307;
+  res.set_header("Location", g_cfg.redirect_to + "/blobs/" + alg + "/" + req.path.substr(colon + 1));
+}
+
 void handle(const httplib::Request& req, httplib::Response& res) {
   std::string fault = take_fault(req);
+  if (fault == "redirect") {
+    redirect_blob(req, res);
+    return log_line(req, res.status, fault);
+  }
   if (fault == "500") error_body(res, 500, "injected 500");
   if (fault == "503") {
     error_body(res, 503, "injected 503");
@@ -183,7 +202,7 @@ void handle(const httplib::Request& req, httplib::Response& res) {
 
 int main(int argc, char** argv) {
   if (!parse_args(argc, argv, g_cfg)) {
-    std::cerr << "usage: ksimg_registry_proxy UPSTREAM_PORT [--log FILE] [--chunk-min N] "
+    std::cerr << "usage: ksimg_registry_proxy UPSTREAM_PORT [--log FILE] [--chunk-min N] [--redirect-to BASE] "
                  "[--fault \"KIND METHOD COUNT REGEX\"]...\n";
     return 2;
   }

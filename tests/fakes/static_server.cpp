@@ -2,11 +2,13 @@
 // fault injection for what real mirrors do on bad days. Serves DIR on 127.0.0.1 at an
 // ephemeral port and prints the port as the first line on stdout.
 //
-//   ksimg_static_server DIR [--fault URLPATH=KIND]... [--log FILE]
+//   ksimg_static_server DIR [--fault URLPATH=KIND]... [--log FILE] [--header-log FILE] [--bind ADDR]
 //
 // KIND: 404 | 500 (every time) | 500once (first request only) | corrupt (one byte flipped,
 // same length) | short (first half of the body only). --log appends "METHOD PATH STATUS"
-// per request. Runs until killed.
+// per request; --header-log appends "METHOD PATH" and then every request header as
+// "  Name: value" (the redirect test checks no Authorization arrives). --bind picks the
+// address (default 127.0.0.1; e.g. 127.0.0.2 to be another host). Runs until killed.
 #include <httplib.h>
 
 #include <fstream>
@@ -22,6 +24,8 @@ struct Config {
   std::string root;
   std::map<std::string, std::string> faults;  // URL path -> kind
   std::string log_file;
+  std::string header_log;
+  std::string bind = "127.0.0.1";
 };
 
 std::mutex g_mu;
@@ -30,10 +34,10 @@ std::map<std::string, int> g_hits;
 bool parse_args(int argc, char** argv, Config& c) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if ((a == "--fault" || a == "--log") && i + 1 < argc) {
+    if ((a == "--fault" || a == "--log" || a == "--header-log" || a == "--bind") && i + 1 < argc) {
       std::string v = argv[++i];
-      if (a == "--log") {
-        c.log_file = v;
+      if (a != "--fault") {
+        (a == "--log" ? c.log_file : a == "--bind" ? c.bind : c.header_log) = v;
         continue;
       }
       auto eq = v.rfind('=');
@@ -81,9 +85,13 @@ bool apply_fault(const Config& c, const std::string& path, std::string& body, ht
 }
 
 void log_request(const Config& c, const httplib::Request& req, const httplib::Response& res) {
-  if (c.log_file.empty()) return;
   std::lock_guard lk(g_mu);
-  std::ofstream(c.log_file, std::ios::app) << req.method << " " << req.path << " " << res.status << "\n";
+  if (!c.log_file.empty())
+    std::ofstream(c.log_file, std::ios::app) << req.method << " " << req.path << " " << res.status << "\n";
+  if (c.header_log.empty()) return;
+  std::ofstream out(c.header_log, std::ios::app);
+  out << req.method << " " << req.path << "\n";
+  for (const auto& [k, v] : req.headers) out << "  " << k << ": " << v << "\n";
 }
 
 }  // namespace
@@ -92,7 +100,8 @@ int main(int argc, char** argv) {
   Config c;
   if (!parse_args(argc, argv, c)) {
     std::cerr
-        << "usage: ksimg_static_server DIR [--fault URLPATH=404|500|500once|corrupt|short]... [--log FILE]\n";
+        << "usage: ksimg_static_server DIR [--fault URLPATH=404|500|500once|corrupt|short]... [--log FILE] "
+           "[--header-log FILE] [--bind ADDR]\n";
     return 2;
   }
   httplib::Server svr;
@@ -109,9 +118,9 @@ int main(int argc, char** argv) {
   });
   svr.set_logger(
       [&](const httplib::Request& req, const httplib::Response& res) { log_request(c, req, res); });
-  int port = svr.bind_to_any_port("127.0.0.1");
+  int port = svr.bind_to_any_port(c.bind);
   if (port <= 0) {
-    std::cerr << "ksimg_static_server: cannot bind 127.0.0.1\n";
+    std::cerr << "ksimg_static_server: cannot bind " << c.bind << "\n";
     return 1;
   }
   std::cout << port << std::endl;

@@ -244,12 +244,12 @@ for f in all-output.txt ps.txt; do
   grep -qF -- "$PASS" "$f" && fail "the password appears in $f"
   grep -qF -- "$B64" "$f" && fail "the base64 credential appears in $f"
 done
-ok "not in stdout, stderr, --json or any process's arguments ($(wc -l < ps.txt) ps lines sampled)"
+ok "not in stdout, stderr, --json, -v logs, error messages ($(wc -l < all-output.txt) lines) or any process's arguments ($(wc -l < ps.txt) ps lines sampled)"
 leaks=$(grep -rlF --exclude=auth.json --exclude=users -- "$PASS" "$T" 2>/dev/null || true)
 [ -z "$leaks" ] || fail "the password is in: $leaks"
 b64leaks=$(grep -rlF --exclude=auth.json --exclude=auth.good -- "$B64" "$T" 2>/dev/null || true)
 [ -z "$b64leaks" ] || fail "the base64 credential is in: $b64leaks"
 grep -qF -- "$PASS" tok.log && fail "the token server logged the password"
-ok "in no file but the auth file (the registries' logs and storage included)"
+ok "in no file but the auth file ($(find "$T" -type f | wc -l) files scanned, the registries' logs and storage included)"
 
 echo "registry_auth: $CHECKS checks passed"
