@@ -13,8 +13,10 @@ mkdir -p "$work"
 start=$SECONDS
 rc=0
 CXX=$cxx FUZZ_BUILD_DIR=$work FUZZ_WORK=$work/run FUZZ_BUILD_TYPE=Smoke FUZZ_MAX_LEN=4096 \
-  FUZZ_RUNS=${FUZZ_RUNS:-20000} "$KSIMG_SRC/scripts/fuzz" "${FUZZ_SECONDS:-12}" || rc=$?
+  FUZZ_RUNS=${FUZZ_RUNS:-20000} "$KSIMG_SRC/scripts/fuzz" "${FUZZ_SECONDS:-12}" >"$work/summary" 2>&1 || rc=$?
+cat "$work/summary"
 n=$(find "$KSIMG_SRC/fuzz" -maxdepth 1 -name 'fuzz_*.cpp' | wc -l)
+runs=$(awk '$2 == "runs" && $3 ~ /^[0-9]+$/ { t += $3 } END { print t + 0 }' "$work/summary")
 crashes=$(find "$work/run" -path '*/crashes/*' -type f | wc -l)
-echo "fuzz_smoke: $n targets, crashes $crashes, $((SECONDS - start)) s including the build"
+echo "fuzz_smoke: $n targets, cases $runs (inputs run), crashes $crashes, $((SECONDS - start)) s including the build"
 [[ $rc -eq 0 && $crashes -eq 0 ]]
