@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Issue 6 end to end: Debian's linux-source-5.10 (bullseye, 5.10.223) served as a kernel.org
 # mirror on 127.0.0.1 with a real sha256sums.asc (scripts/make-kernel-mirror), then
-# `ksimg kbuild 5.10.223 --arch mipsel` with a small config (tinyconfig + Malta + MIPS32r2):
-# the k4/mipsel image is built into a fresh layout (layers from the cache), the tarball is
-# downloaded and verified on the host, the build runs in podman with the network off and
-# yields a MIPS32 little-endian vmlinux, owned by the caller, and a complete metadata.json.
+# `ksimg kbuild 5.10.223 --arch mipsel --boot-config --boot-test`: the cell's boot config
+# (matrix/arches.json boot.k4, a small tinyconfig-based one), the k4/mipsel image built into a
+# fresh layout (layers from the cache), the tarball downloaded and verified on the host, the build
+# in podman with the network off, yielding a MIPS32 little-endian vmlinux, owned by the caller,
+# and a complete metadata.json; then the kernel booted in qemu-system-mipsel (issue 7 item 3's CI
+# boot of k4/mipsel): verdict and `Linux version 5.10.223` banner on stdout and in metadata.json.
 # A second run with nothing changed is an incremental no-op (>= 5x faster, same vmlinux).
 # Skips (77) when a tool or the Debian archive is unavailable.
 set -euo pipefail
 : "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}" "${KSIMG_BUILD_DIR:?}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
-for t in podman skopeo mmdebstrap jq readelf file curl dpkg-deb sha256sum; do
+for t in podman skopeo mmdebstrap jq readelf file curl dpkg-deb sha256sum qemu-system-mipsel; do
   command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps)"
 done
 server_bin=${KSIMG_STATIC_SERVER:-$KSIMG_BUILD_DIR/ksimg_static_server}
@@ -53,9 +55,11 @@ for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 export KSIMG_KERNEL_MIRROR="http://127.0.0.1:$(head -1 "$T/port")"
 
 args=(kbuild 5.10.223 --arch mipsel --lock "$KSIMG_SRC/ksimg.lock.json" --layout "$T/oci" -o "$T/out"
-      --ccache-dir "$T/ccache" --defconfig tinyconfig --enable MIPS_MALTA --enable CPU_MIPS32_R2 --targets vmlinux)
+      --ccache-dir "$T/ccache" --boot-config --targets vmlinux)
+boot_cfg=$(jq -c '.arches.mipsel as $x | $x.boot.k4 | {defconfig: (.defconfig // $x.defconfig.k4), enable, disable}' \
+  "$KSIMG_SRC/matrix/arches.json")
 start=$(date +%s)
-"$KSIMG" "${args[@]}" >"$T/run1.out" 2>"$T/run1.err" || { tail -30 "$T/run1.err" >&2; fail "ksimg kbuild"; }
+"$KSIMG" "${args[@]}" --boot-test >"$T/run1.out" 2>"$T/run1.err" || { tail -30 "$T/run1.err" >&2; fail "ksimg kbuild"; }
 cold=$(( $(date +%s) - start ))
 grep -q "building it" "$T/run1.err" || fail "the image was not built from the lock: $(head -5 "$T/run1.err")"
 # The host read the sums and downloaded the tarball (or found it in the shared cache by sha256).
@@ -84,7 +88,8 @@ jqc '.era == "k4" and .cell == "k4/mipsel" and .arch == "mipsel" and .kernel_arc
 jqc --arg d "$digest" '.image.digest == $d and (.image.ref | endswith("k4-mipsel")) and (.image.tag | endswith("k4-mipsel"))'
 jqc '.toolchain.recipe == "debian-bullseye-gcc10-mipsel" and (.toolchain.gcc | startswith("10.")) and (.toolchain.binutils | startswith("2.35")) and .toolchain.cross_compile == "mipsel-linux-gnu-"'
 jqc '(.make.command | contains("ARCH=mips") and contains("CROSS_COMPILE=mipsel-linux-gnu-") and contains("O=/out/build")) and .make.jobs >= 1 and (.make.env.KBUILD_BUILD_TIMESTAMP | length > 0)'
-jqc '.config.source == "defconfig tinyconfig" and .config.enable == ["MIPS_MALTA", "CPU_MIPS32_R2"] and .config.disable == [] and .config.reused == false'
+jqc --argjson b "$boot_cfg" '.config.source == "boot-config" and (.config.boot_config | {defconfig, enable, disable}) == $b
+     and .config.boot_config.cell == "k4/mipsel" and .config.enable == [] and .config.disable == [] and .config.reused == false'
 jqc '[.quirks[].id] | index("wno-error-wrapper") != null and index("hermetic-build-identity") != null and index("arch-little-endian") != null'
 jqc 'all(.quirks[]; (.reason | length) > 20 and (.action | length) > 0)'
 jqc '.targets.vmlinux.status == "ok" and .targets.vmlinux.seconds > 0'
@@ -99,6 +104,16 @@ done
 [ -s "$T/out/build.log" ] && [ -s "$T/out/System.map" ] || fail "build.log or System.map missing"
 checks=$((checks + 1))
 
+# The boot (in-process after the build, as `ksimg boot-test OUT`): verdict + banner on stdout,
+# the record in metadata.json, the console log kept.
+grep -q "^k4/mipsel: boot passed" "$T/run1.out" && grep -q "^  Linux version 5.10.223" "$T/run1.out" \
+  || fail "no boot verdict/banner on stdout: $(cat "$T/run1.out")"
+jqc '.boot.status == "passed" and (.boot.banner | startswith("Linux version 5.10.223")) and (.boot.marker | length > 0)
+     and .boot.command[0] == "qemu-system-mipsel"'
+grep -q "Linux version 5.10.223" "$(jq -r .boot.log "$M")" || fail "boot log $(jq -r .boot.log "$M") lacks the banner"
+checks=$((checks + 2))
+boot_s=$(jq -r '.boot.seconds | floor' "$M")
+
 # No change: the layout's image, the cached tarball, the same build dir: an incremental no-op.
 vm1=$(sha256sum <"$T/out/vmlinux")
 start=$(date +%s)
@@ -111,5 +126,5 @@ grep -q "building it" "$T/run2.err" && fail "the image was rebuilt"
 jq -e '.status == "succeeded" and .config.reused == true' "$M" >/dev/null || fail "rebuild: $(jq -c '{status, config}' "$M")"
 [ $((warm * 5)) -le "$cold" ] || fail "no-change rebuild took ${warm}s, cold ${cold}s (want >= 5x faster)"
 checks=$((checks + 5))
-echo "kbuild_mipsel: cold ${cold}s, no-change rebuild ${warm}s"
+echo "kbuild_mipsel: cold build + boot ${cold}s (boot ${boot_s}s), no-change rebuild ${warm}s"
 echo "kbuild_mipsel: $checks checks passed"
