@@ -1,32 +1,41 @@
 #!/usr/bin/env bash
 # `ksimg kbuild` against bare `make` with the same toolchain and config (issue 6 item 8):
 #
-#   bench/kbuild.sh            # as root or rootless; e.g. KSIMG=build/ksimg JOBS=2 bench/kbuild.sh
+#   bench/kbuild.sh            # as root or rootless; e.g. KSIMG=build/ksimg JOBS=2 ROUNDS=3 bench/kbuild.sh
 #
-# Both build Linux 5.10.223 for k4/mipsel from the same tree (Debian's linux-source-5.10, the
-# scripts/make-kernel-mirror fixture, extracted once) inside the same k4-mipsel image:
-#   bare   podman run IMAGE: make O=... ARCH=mips CROSS_COMPILE=mipsel-linux-gnu- olddefconfig vmlinux
-#          with the .config ksimg kbuild produced (so the config is identical);
-#   ksimg  ksimg kbuild 5.10.223 --arch mipsel --source TREE <config flags> --targets vmlinux,
-#          cold (empty build dir and an empty ccache dir), then again with nothing changed.
-# Rows run bare, ksimg, bare, ksimg ... (ROUNDS, default 1) so a change in machine load hits
-# both; each timed run waits (up to QUIET_WAIT s, default 60) for the machine to go quiet.
-# Figures: wall-time ratio ksimg/bare (target <= 1.03) and cold/no-change (target >= 5x).
+# Every row builds Linux 5.10.223 for k4/mipsel from the same tree (Debian's linux-source-5.10,
+# the scripts/make-kernel-mirror fixture, extracted once) inside the same k4-mipsel image:
+#   bare       podman run IMAGE sh -c '<the config commands ksimg runs, typed by hand> && make vmlinux'
+#              (make DEFCONFIG, scripts/config for the arch quirk, olddefconfig, scripts/config for
+#              the --enable list, olddefconfig: the same make invocations, no wrapper, no ccache);
+#              its .config must equal ksimg's, or the bench stops;
+#   cold       ksimg kbuild ... --targets vmlinux, empty output dir, empty ccache dir;
+#   nocc       the same with --no-ccache, empty output dir;
+#   again      the cold command again, nothing changed (incremental);
+#   dry        ksimg kbuild ... --dry-run: the fixed cost (image lookup, podman start, plan).
+# Rows interleave per round (ROUNDS, default 3) so a change in machine load hits all of them;
+# each timed row first waits (up to QUIET_WAIT s, default 60) for the machine to go quiet.
+# Per row: wall seconds; CPU seconds (user+sys: inside the container from `times` for bare and
+# metadata.json cpu_seconds for ksimg, plus the host-side client from /usr/bin/time), which a
+# shared machine's load barely moves; the config step's and the compile's own seconds. The
+# table gives medians. Targets: cold/bare <= 1.03, cold/again >= 5x.
 # Environment: KSIMG (default build/ksimg), BENCH_TMP (default /var/tmp/ksimg-bench-kbuild),
-# KSIMG_LAYOUT (default BENCH_TMP/oci),
-# CONFIG_FLAGS (default: tinyconfig + Malta + MIPS32r2; e.g. "--defconfig malta_defconfig"),
-# JOBS (default: nproc), ROUNDS, QUIET_WAIT, KSIMG_KERNEL_DEBS (where the .deb is kept).
+# KSIMG_LAYOUT (default BENCH_TMP/oci), CONFIG_FLAGS (default: tinyconfig + Malta + MIPS32r2; a
+# --defconfig NAME and --enable SYM words only), ARCH_ENABLES (the arch quirk's symbols, default
+# CPU_LITTLE_ENDIAN), JOBS (default: nproc), ROUNDS, ROWS (default "bare cold nocc again dry"),
+# QUIET_WAIT, KSIMG_KERNEL_DEBS (where the .deb is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
-KSIMG=${KSIMG:-build/ksimg}
-KSIMG=$(realpath "$KSIMG")
+KSIMG=$(realpath "${KSIMG:-build/ksimg}")
 B=${BENCH_TMP:-/var/tmp/ksimg-bench-kbuild}
 JOBS=${JOBS:-$(nproc)}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-3}
+read -r -a ROWS <<<"${ROWS:-bare cold nocc again dry}"
 read -r -a CONFIG_FLAGS <<<"${CONFIG_FLAGS:---defconfig tinyconfig --enable MIPS_MALTA --enable CPU_MIPS32_R2}"
+read -r -a ARCH_ENABLES <<<"${ARCH_ENABLES-CPU_LITTLE_ENDIAN}"
 die() { echo "bench: $*" >&2; exit 1; }
-for t in podman skopeo jq; do command -v "$t" >/dev/null || die "$t is missing (scripts/install-deps)"; done
+for t in podman skopeo jq bc /usr/bin/time; do command -v "$t" >/dev/null || die "$t is missing (scripts/install-deps)"; done
 mkdir -p "$B"
 export KSIMG_LAYOUT=${KSIMG_LAYOUT:-$B/oci}   # the image's tag goes here, not into the user's layout
 
@@ -44,7 +53,7 @@ if [ ! -f "$tree/Makefile" ]; then
   rm -rf "$tree.part" && mkdir -p "$tree.part"
   tar -xJf "$B/mirror/v5.x/linux-5.10.223.tar.xz" -C "$tree.part" --strip-components=1 && mv "$tree.part" "$tree"
 fi
-# The image, into podman (built from the lock when the layout lacks it).
+# The image, into podman (built from the lock when the layout lacks it, with this build's kbuild).
 "$KSIMG" build --cell k4/mipsel --no-smoke --load --lock "$SRC/ksimg.lock.json" >/dev/null
 image=localhost/kernelsmith:k4-mipsel
 
@@ -55,46 +64,100 @@ quiet() {  # waits until other processes use under 0.3 cores (or QUIET_WAIT s pa
     [ $(( (b - a) * 10 / 200 )) -lt 3 ] && return 0   # jiffies at 100 Hz over 2 s, in tenths of a core
   done
 }
-now() { date +%s.%N; }
 kb=(kbuild 5.10.223 --arch mipsel --source "$tree" "${CONFIG_FLAGS[@]}" --targets vmlinux -j "$JOBS")
 
-# The config both use: ksimg kbuild's config step alone. An --enable of a symbol no tree has
-# stops kbuild right after it ("did not stick", exit 2), with the .config in the build dir.
-if [ ! -s "$B/config" ]; then
-  rc=0; "$KSIMG" "${kb[@]}" --enable KSIMG_BENCH_STOP -o "$B/cfg" --ccache-dir "$B/cfg-cc" >"$B/cfg.log" 2>&1 || rc=$?
-  [ "$rc" = 2 ] && [ -s "$B/cfg/build/.config" ] || die "ksimg kbuild's config step failed (see $B/cfg.log)"
-  cp "$B/cfg/build/.config" "$B/config"
-fi
-
-bare() {
-  rm -rf "$B/bare" && mkdir -p "$B/bare" && cp "$B/config" "$B/bare/.config"
-  podman run --rm --network=none -v "$tree:/src:ro" -v "$B/bare:/out:rw" "$image" sh -c \
-    "make -s -C /src O=/out ARCH=mips CROSS_COMPILE=mipsel-linux-gnu- olddefconfig &&
-     make -C /src O=/out ARCH=mips CROSS_COMPILE=mipsel-linux-gnu- -j$JOBS vmlinux" >"$B/bare.log" 2>&1
-}
-ksimg_cold() {
-  rm -rf "$B/ksimg" "$B/ksimg-cc"
-  "$KSIMG" "${kb[@]}" -o "$B/ksimg" --ccache-dir "$B/ksimg-cc" >"$B/ksimg.log" 2>&1
-}
-ksimg_again() { "$KSIMG" "${kb[@]}" -o "$B/ksimg" --ccache-dir "$B/ksimg-cc" >"$B/ksimg-again.log" 2>&1; }
-timed() { quiet; local t0; t0=$(now); "$@" || die "$1 failed (logs in $B)"; echo "$(now) - $t0" | bc; }
-
-declare -a T_BARE T_KSIMG T_AGAIN
-for r in $(seq "$ROUNDS"); do
-  T_BARE+=("$(timed bare)")
-  T_KSIMG+=("$(timed ksimg_cold)")
-  T_AGAIN+=("$(timed ksimg_again)")
-  echo "round $r: bare ${T_BARE[-1]}s, ksimg kbuild ${T_KSIMG[-1]}s, no-change rebuild ${T_AGAIN[-1]}s" >&2
+# The bare row's config commands: CONFIG_FLAGS as ksimg kbuild's config step runs them.
+defconfig=; enables=()
+set -- "${CONFIG_FLAGS[@]}"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --defconfig) defconfig=$2; shift 2 ;;
+    --enable) enables+=("-e" "$2"); shift 2 ;;
+    *) die "CONFIG_FLAGS: only --defconfig NAME and --enable SYM are supported by the bare row ($1)" ;;
+  esac
 done
-min() { printf '%s\n' "$@" | sort -g | head -1; }
-bb=$(min "${T_BARE[@]}") kk=$(min "${T_KSIMG[@]}") aa=$(min "${T_AGAIN[@]}")
+[ -n "$defconfig" ] || die "CONFIG_FLAGS needs a --defconfig"
+M="make -s -C /src O=/out ARCH=mips CROSS_COMPILE=mipsel-linux-gnu-"
+cfgcmd="$M $defconfig"
+[ ${#ARCH_ENABLES[@]} = 0 ] || cfgcmd+=" && /src/scripts/config --file /out/.config $(printf -- '-e %s ' "${ARCH_ENABLES[@]}") && $M olddefconfig"
+[ ${#enables[@]} = 0 ] || cfgcmd+=" && /src/scripts/config --file /out/.config ${enables[*]} && $M olddefconfig"
+
+# One row: runs it, appends "row wall cpu config_s compile_s" to $B/rows.
+HT="$B/host-time"
+hosttime() { /usr/bin/time -o "$HT" -f '%e %U %S' "$@"; }
+meta_row() {  # row, wall: reads the ksimg output dir's metadata.json
+  local m="$B/$1/metadata.json"
+  jq -e '.status == "succeeded"' "$m" >/dev/null || die "$1: $(jq -c '{status, error}' "$m")"
+  read -r e u s <"$HT"
+  jq -r --arg r "$1" --argjson e "$e" --argjson h "$(echo "$u + $s" | bc)" \
+    '[$r, $e, ((.cpu_seconds // null) | if . == null then "n/a" else ((. + $h) * 10 | round) / 10 end),
+      ([.steps[] | select(.name == "config") | .seconds][0] // 0), (.targets.vmlinux.seconds // 0)] | @tsv' "$m"
+}
+row_bare() {
+  rm -rf "$B/bare" && mkdir -p "$B/bare"
+  hosttime podman run --rm --network=none -v "$tree:/src:ro" -v "$B/bare:/out:rw" "$image" sh -c \
+    "t0=\$(date +%s.%N); $cfgcmd; t1=\$(date +%s.%N); echo \"config \$t0 \$t1\"
+     make -C /src O=/out ARCH=mips CROSS_COMPILE=mipsel-linux-gnu- -j$JOBS vmlinux && echo \"compiled \$(date +%s.%N)\" && times" \
+    >"$B/bare.log" 2>&1 || die "bare make failed (see $B/bare.log)"
+  diff <(grep '^CONFIG_' "$B/bare/.config") <(grep '^CONFIG_' "$B/cold/.config") >/dev/null \
+    || die "bare's .config differs from ksimg's ($B/bare/.config, $B/cold/.config): fix ARCH_ENABLES/CONFIG_FLAGS"
+  read -r e u s <"$HT"
+  awk -v e="$e" -v h="$(echo "$u + $s" | bc)" '
+    /^config / {c = $3 - $2; t1 = $3} /^compiled / {v = $2 - t1}
+    /^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$/ {n++; if (n == 2) {split($1, a, "m"); split($2, b, "m"); cpu = a[1] * 60 + a[2] + b[1] * 60 + b[2]}}
+    END {printf "bare\t%s\t%.1f\t%.1f\t%.1f\n", e, cpu + h, c, v}' "$B/bare.log"
+}
+row_cold() {
+  rm -rf "$B/cold" "$B/cold-cc"
+  hosttime "$KSIMG" "${kb[@]}" -o "$B/cold" --ccache-dir "$B/cold-cc" >"$B/cold.log" 2>&1 || die "cold failed (see $B/cold.log)"
+  meta_row cold
+}
+row_nocc() {
+  rm -rf "$B/nocc"
+  hosttime "$KSIMG" "${kb[@]}" -o "$B/nocc" --no-ccache >"$B/nocc.log" 2>&1 || die "nocc failed (see $B/nocc.log)"
+  meta_row nocc
+}
+row_again() {
+  hosttime "$KSIMG" "${kb[@]}" -o "$B/cold" --ccache-dir "$B/cold-cc" >"$B/again.log" 2>&1 || die "again failed (see $B/again.log)"
+  meta_row cold | sed 's/^cold/again/'
+}
+row_dry() {
+  hosttime "$KSIMG" "${kb[@]}" -o "$B/dry" --no-ccache --dry-run >"$B/dry.log" 2>&1 || die "dry-run failed (see $B/dry.log)"
+  read -r e u s <"$HT"
+  printf 'dry\t%s\t%.2f\t0\t0\n' "$e" "$(echo "$u + $s" | bc)"
+}
+
+# The config both use comes from the first cold row, so a round starts with it when bare runs.
+order=("${ROWS[@]}")
+if [[ " ${ROWS[*]} " == *" bare "* && ! -s "$B/cold/.config" ]]; then order=(cold "${ROWS[@]/cold}"); fi
+: >"$B/rows"
+for r in $(seq "$ROUNDS"); do
+  for row in "${order[@]}"; do
+    [ -n "$row" ] || continue
+    quiet
+    line=$("row_$row") || exit 1
+    echo "$line" >>"$B/rows"
+    echo "round $r: $line" | tr '\t' ' ' >&2
+  done
+  order=("${ROWS[@]}")
+done
+
+median() {  # row, column: the median of that column over the row's runs
+  awk -F'\t' -v r="$1" -v c="$2" '$1 == r {print $c}' "$B/rows" | sort -g |
+    awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (v[1] == "n/a") print "n/a";
+         else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+ratio() { [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] && echo "scale=3; $1 / $2" | bc || echo "-"; }
 {
-  echo "| run | wall s (best of $ROUNDS) |"
-  echo "|---|---|"
-  echo "| bare make in the image (olddefconfig + vmlinux, -j$JOBS) | $bb |"
-  echo "| ksimg kbuild, cold (empty build dir and ccache) | $kk |"
-  echo "| ksimg kbuild, nothing changed | $aa |"
+  echo "| row | wall s | CPU s (user+sys) | config step s | make vmlinux s | wall ÷ bare | CPU ÷ bare |"
+  echo "|---|---|---|---|---|---|---|"
+  for row in bare cold nocc again dry; do
+    [[ " ${ROWS[*]} " == *" $row "* ]] || continue
+    w=$(median "$row" 2) c=$(median "$row" 3)
+    echo "| $row | $w | $c | $(median "$row" 4) | $(median "$row" 5) | $(ratio "$w" "$(median bare 2)") | $(ratio "$c" "$(median bare 3)") |"
+  done
   echo
-  echo "ratio ksimg/bare: $(echo "scale=3; $kk / $bb" | bc) (target <= 1.03); cold/no-change: $(echo "scale=1; $kk / $aa" | bc)x (target >= 5x)"
-  echo "command: bench/kbuild.sh (JOBS=$JOBS ROUNDS=$ROUNDS CONFIG_FLAGS='${CONFIG_FLAGS[*]}'), $(nproc) cores, $(date -u +%F)"
+  echo "medians of $ROUNDS interleaved rounds; cold ÷ again (wall): $(ratio "$(median cold 2)" "$(median again 2)") (target >= 5)"
+  echo "command: bench/kbuild.sh (JOBS=$JOBS ROUNDS=$ROUNDS CONFIG_FLAGS='${CONFIG_FLAGS[*]}'), $(nproc) cores, $(date -u +%F), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "raw rows: $B/rows (row, wall, cpu, config, vmlinux)"
 } | tee "$B/kbuild.md"
