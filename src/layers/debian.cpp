@@ -4,6 +4,10 @@
 // its data.tar.* into the layer. Staged beside it: /var/lib/dpkg/status.d/<pkg> with the
 // package's control paragraph and <pkg>.md5sums (the distroless layout Trivy and Syft read),
 // and the unversioned /usr/bin/<triple>-<tool> links the kernel's CROSS_COMPILE calls.
+// A recipe with an install_dir (the native bullseye x86_64 compiler, whose binutils have
+// the very names of the base's) gets its binutils package's usr/bin and the CROSS_COMPILE
+// links at <install_dir>/bin, first on PATH, and its gcc pointed at its own as/ld, so the
+// base's host compiler keeps the base's binutils.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -53,7 +57,56 @@ bool is_version(std::string_view s) {
          s.find_first_not_of("0123456789.") == std::string_view::npos;
 }
 
+// The md5sums file lists paths as the package has them; the layer has them moved.
+std::string moved_md5sums(const std::string& text, const std::vector<std::pair<std::string, std::string>>& moves) {
+  if (moves.empty()) return text;
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    size_t sep = line.find("  ");
+    if (sep != std::string::npos) line = line.substr(0, sep + 2) + apply_moves(line.substr(sep + 2), moves);
+    out += line + "\n";
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> debian_moves(const std::string& install_dir,
+                                                              const std::string& triple) {
+  if (install_dir.empty()) return {};
+  std::string to = install_dir.substr(install_dir.find_first_not_of('/'));
+  return {{"usr/bin", to + "/bin"}, {"usr/lib/" + triple + "/ldscripts", to + "/lib/ldscripts"}};
+}
+
+std::string apply_moves(const std::string& path, const std::vector<std::pair<std::string, std::string>>& moves) {
+  for (const auto& [from, to] : moves)
+    if (path == from || path.starts_with(from + "/")) return to + path.substr(from.size());
+  return path;
+}
+
+std::vector<std::pair<std::string, std::string>> private_binutils_links(const std::vector<std::string>& paths,
+                                                                        const std::string& triple,
+                                                                        const std::string& install_dir) {
+  std::set<std::string> have(paths.begin(), paths.end());
+  std::vector<std::pair<std::string, std::string>> out;
+  if (install_dir.empty()) return out;
+  std::string gcc_dir = "usr/lib/gcc/" + triple + "/";
+  for (const auto& p : paths) {
+    if (!p.starts_with(gcc_dir) || !p.ends_with("/cc1")) continue;
+    std::string dir = p.substr(0, p.size() - 4);
+    if (dir.find('/', gcc_dir.size()) != std::string::npos) continue;  // usr/lib/gcc/<triple>/<N>/cc1 only
+    for (const char* tool : {"as", "ld"})
+      if (have.count("usr/bin/" + triple + "-" + tool))
+        out.emplace_back(dir + "/" + tool, install_dir + "/bin/" + triple + "-" + tool);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 std::vector<std::pair<std::string, std::string>> cross_links(const std::vector<std::string>& paths,
                                                              const std::string& triple) {
@@ -74,7 +127,7 @@ std::vector<std::pair<std::string, std::string>> cross_links(const std::vector<s
   return out;
 }
 
-ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe,
+ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe, const recipes::DebianSpec& spec,
                             const recipes::LockedRecipe& locked, int64_t epoch, const oci::Layout& layout) {
   std::string mirror = recipes::discover_debian_mirror(ctx.debian_mirror);
   while (mirror.ends_with('/')) mirror.pop_back();
@@ -83,20 +136,34 @@ ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recip
   TempDir staging("toolchain-staging", layout.temp_dir());
   ToolchainLayer out;
   std::vector<std::string> paths;
+  oci::SourceOptions where;
+  where.moves = debian_moves(spec.install_dir, recipe.triple);
   for (const auto& p : locked.packages) {
     auto got = cache.fetch(*ctx.transport, {mirror + "/" + p.filename}, p.sha256, p.size, ctx.verify_cache);
     log::debug(p.name + " " + p.version + (got.hit ? ": cached" : ": downloaded") + " (" + got.file.string() +
                ")");
     auto deb = oci::read_deb_control(got.file, true);
     check_identity(p, deb.control, got.file);
-    w.add_archive_file(got.file);
+    // Only the binutils move: gcc-N's driver finds cc1 relative to where it runs from, and
+    // its versioned names do not collide with the base's.
+    bool moved = p.name.starts_with("binutils-");
+    w.add_archive_file(got.file, moved ? where : oci::SourceOptions{});
     fs::path status = staging.path() / "var/lib/dpkg/status.d";
     write_text(status / p.name, deb.control);
-    if (deb.md5sums) write_text(status / (p.name + ".md5sums"), *deb.md5sums);
+    if (deb.md5sums)
+      write_text(status / (p.name + ".md5sums"), moved ? moved_md5sums(*deb.md5sums, where.moves) : *deb.md5sums);
     for (const auto& m : deb.data) paths.push_back(m.path);
     out.packages.push_back(p.name + "=" + p.version);
   }
-  for (const auto& [link, target] : cross_links(paths, recipe.triple)) {
+  auto links = cross_links(paths, recipe.triple);
+  for (auto& [link, target] : links) {  // with an install_dir: <install_dir>/bin/<triple>-gcc -> /usr/bin/<triple>-gcc-N
+    if (spec.install_dir.empty()) continue;
+    link = apply_moves(link, where.moves);
+    target = "/usr/bin/" + target;
+  }
+  for (const auto& l : private_binutils_links(paths, recipe.triple, spec.install_dir)) links.push_back(l);
+  if (!spec.install_dir.empty()) fs::create_directories(staging.path() / spec.install_dir.substr(1));
+  for (const auto& [link, target] : links) {
     fs::create_directories(staging.path() / link.substr(0, link.rfind('/')));
     fs::create_symlink(target, staging.path() / link);
     log::debug("link /" + link + " -> " + target);
@@ -105,6 +172,7 @@ ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recip
   w.add_directory(staging.path());
   out.layer = w.write(layout);
   out.cross_compile = recipe.triple + "-";
+  if (!spec.install_dir.empty()) out.path_dirs = {spec.install_dir + "/bin"};
   out.source = "debian " + locked.suite;
   return out;
 }

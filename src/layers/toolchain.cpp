@@ -106,7 +106,7 @@ ToolchainLayer build_toolchain_layer(const BuildContext& ctx, const matrix::Reci
   int64_t epoch = epoch_for(ctx, pin);
   ToolchainLayer out =
       spec.kind == "script"   ? detail::build_script(ctx, recipe, spec.script, pin.entry, epoch, layout)
-      : spec.kind == "debian" ? detail::build_debian(ctx, recipe, pin.entry, epoch, layout)
+      : spec.kind == "debian" ? detail::build_debian(ctx, recipe, spec.debian, pin.entry, epoch, layout)
                               : detail::build_tarball(ctx, recipe, spec.tarball, pin.entry, epoch, layout);
   out.pinned = pin.pinned;
   out.source_date_epoch = epoch;

@@ -41,7 +41,7 @@ struct BuildContext {
 struct ToolchainLayer {
   oci::LayerResult layer;              // the blob, already in the layout
   std::string cross_compile;           // CROSS_COMPILE: "<triple>-"
-  std::vector<std::string> path_dirs;  // to put first in PATH ("/opt/toolchains/x/bin"); debian: none
+  std::vector<std::string> path_dirs;  // to put first in PATH ("/opt/toolchains/x/bin"); debian: install_dir/bin or none
   std::vector<std::string> packages;   // for labels: "name=version" (debian), "<file>=sha256:<hex>" (tarball)
   std::string source;                  // "debian bullseye", "bootlin 2020.08-1"
   std::vector<std::string> target_roots;  // in-image dirs of target code (closure check skips them)

@@ -15,7 +15,7 @@ namespace ksimg::layers::detail {
 oci::LayerOptions layer_options(const BuildContext& ctx, int64_t epoch, const oci::Layout& layout,
                                 const std::string& progress_label);
 
-ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe,
+ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe, const recipes::DebianSpec& spec,
                             const recipes::LockedRecipe& locked, int64_t epoch, const oci::Layout& layout);
 ToolchainLayer build_tarball(const BuildContext& ctx, const matrix::Recipe& recipe,
                              const recipes::TarballSpec& spec, const recipes::LockedRecipe& locked,
@@ -27,6 +27,23 @@ ToolchainLayer build_tarball(const BuildContext& ctx, const matrix::Recipe& reci
 // "<triple>-<tool>-<N>"). Sorted by link path; when several versions exist, the highest.
 std::vector<std::pair<std::string, std::string>> cross_links(const std::vector<std::string>& paths,
                                                              const std::string& triple);
+
+// A debian recipe with an install_dir keeps its binutils out of the base's: the moves its
+// binutils-* package's members take (gcc-N stays: its driver finds cc1 relative to itself;
+// the CROSS_COMPILE links go to <install_dir>/bin with absolute targets) ("usr/bin" -> "<install_dir>/bin", "usr/lib/<triple>/ldscripts" ->
+// "<install_dir>/lib/ldscripts", as layer paths without the leading '/'). Empty without one.
+std::vector<std::pair<std::string, std::string>> debian_moves(const std::string& install_dir,
+                                                              const std::string& triple);
+// `path` after the first of `moves` (as above) that covers it.
+std::string apply_moves(const std::string& path, const std::vector<std::pair<std::string, std::string>>& moves);
+// What makes such a recipe's gcc run its own binutils rather than the base's `as`/`ld`,
+// which a native gcc finds by their plain names: for each gcc private directory
+// "usr/lib/gcc/<triple>/<N>" holding cc1 in `paths` (package paths, before the moves),
+// ("<dir>/as", "/<install_dir>/bin/<triple>-as") and the same for ld, each only when
+// "usr/bin/<triple>-as" (-ld) is in `paths`. gcc searches that directory before PATH.
+std::vector<std::pair<std::string, std::string>> private_binutils_links(const std::vector<std::string>& paths,
+                                                                        const std::string& triple,
+                                                                        const std::string& install_dir);
 
 // Runs the SDK's relocation script (`script`, relative to `staging`) so that it sees itself
 // at `install_dir`: in a private mount namespace where `staging` is bind-mounted there.

@@ -53,18 +53,26 @@ struct LayerWriter::Impl {
     } catch (const IntegrityError& e) {
       throw UsageError(std::string("invalid layer prefix: ") + e.what());
     }
+    for (const auto& [from, to] : w.moves) {
+      auto f = api_parts(from, "layer move source"), t = api_parts(to, "layer move target");
+      if (f.empty() || t.empty()) throw UsageError("a layer move needs two non-empty directories");
+      p.moves.emplace_back(std::move(f), std::move(t));
+    }
     return p;
   }
 
-  // A clean layer path from API input ("/etc/x" and "etc/x" are the same path).
-  static std::string api_path(std::string_view path, const char* what) {
+  // Clean components of a layer path from API input ("/etc/x" and "etc/x" are the same path).
+  static std::vector<std::string> api_parts(std::string_view path, const char* what) {
     while (!path.empty() && path.front() == '/') path.remove_prefix(1);
-    std::vector<std::string> parts;
     try {
-      parts = detail::clean_components(path, what);
+      return detail::clean_components(path, what);
     } catch (const IntegrityError& e) {
       throw UsageError(e.what());
     }
+  }
+
+  static std::string api_path(std::string_view path, const char* what) {
+    auto parts = api_parts(path, what);
     if (parts.empty()) throw UsageError(std::string(what) + ": the path is empty");
     return detail::join_components(parts);
   }

@@ -31,6 +31,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "oci/descriptor.hpp"
 #include "oci/digest.hpp"
@@ -64,6 +66,11 @@ struct LayerOptions {
 struct SourceOptions {
   std::string prefix;        // a directory inside the layer, e.g. "opt/toolchain"
   int strip_components = 0;  // archive members: drop this many leading components first
+  // Members that land in or under the first directory go under the second instead, e.g.
+  // {"usr/bin", "opt/tc/bin"}: "usr/bin/ld" -> "opt/tc/bin/ld", "usr/bin" -> "opt/tc/bin".
+  // The first matching pair applies, after prefix and strip_components; link targets are
+  // kept as written (a relative link moves with its directory).
+  std::vector<std::pair<std::string, std::string>> moves;
 };
 
 struct LayerResult {

@@ -20,6 +20,12 @@ std::optional<std::string> Placement::place(std::string_view raw, std::string_vi
   if (parts.size() <= static_cast<size_t>(strip)) return std::nullopt;
   std::vector<std::string> all = prefix;
   all.insert(all.end(), parts.begin() + strip, parts.end());
+  for (const auto& [from, to] : moves) {
+    if (all.size() < from.size() || !std::equal(from.begin(), from.end(), all.begin())) continue;
+    std::vector<std::string> moved = to;
+    moved.insert(moved.end(), all.begin() + static_cast<std::ptrdiff_t>(from.size()), all.end());
+    return join_components(moved);
+  }
   return join_components(all);
 }
 

@@ -27,13 +27,13 @@ namespace {
 
 const std::map<std::string, std::set<std::string>>& kind_keys() {
   static const std::map<std::string, std::set<std::string>> k{
-      {"debian", {"suite", "packages"}},
+      {"debian", {"suite", "packages", "install_dir"}},
       {"tarball", {"release", "urls", "sha256", "install_dir", "relocate"}},
       {"script", {"builder", "inputs", "steps", "install_dir", "gcc_configure"}}};
   return k;
 }
 
-// A key of another kind that this kind does not share (install_dir: tarball and script).
+// A key of another kind that this kind does not share (install_dir: all three kinds).
 void check_foreign_keys(const Node& r, const std::string& kind) {
   auto mine = kind_keys().find(kind);
   for (const auto& [other, keys] : kind_keys())
@@ -44,7 +44,9 @@ void check_foreign_keys(const Node& r, const std::string& kind) {
 }
 
 DebianSpec debian_spec(const Node& r) {
-  DebianSpec d{r.str("suite"), r.strs("packages")};
+  DebianSpec d{r.str("suite"), r.strs("packages"), r.has("install_dir") ? r.str("install_dir") : ""};
+  if (r.has("install_dir") && !valid_install_dir(d.install_dir))
+    r.at("install_dir").fail("expected an absolute path below /opt/ such as \"/opt/toolchains/<name>\"");
   if (d.suite.empty() || d.suite.find_first_of("/ ") != std::string::npos)
     r.at("suite").fail("expected a Debian suite name such as \"trixie\"");
   if (d.packages.empty()) r.at("packages").fail("lists no packages");

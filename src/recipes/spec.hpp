@@ -13,6 +13,9 @@ namespace ksimg::recipes {
 struct DebianSpec {
   std::string suite;                  // "bullseye"
   std::vector<std::string> packages;  // binary package names, as listed
+  // Optional, absolute below /opt: the packages' /usr/bin (and ld's ldscripts) go there, not
+  // over the base's files of the same name (the native x86_64 binutils); empty: in place.
+  std::string install_dir;
 };
 
 struct TarballSpec {

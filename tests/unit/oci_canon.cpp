@@ -8,6 +8,7 @@
 #include <set>
 
 #include "oci/layer.hpp"
+#include "util/error.hpp"
 #include "oci/tar_read.hpp"
 #include "oci_fixture.hpp"
 
@@ -241,7 +242,7 @@ TEST_CASE("oci canon: later sources replace earlier entries, and prefix and stri
   Built b;
   oci::LayerWriter w(options(t.path));
   w.add_directory(t / "a");
-  w.add_archive_file(t / "tc.tar", {"/opt/tc", 1});
+  w.add_archive_file(t / "tc.tar", {"/opt/tc", 1, {}});
   oci_test::TarBuilder over;
   over.add("etc/x", '0', "replaced");
   oci_test::write_file(t / "over.tar", over.finish());
@@ -252,4 +253,34 @@ TEST_CASE("oci canon: later sources replace earlier entries, and prefix and stri
   CHECK(member(b, "etc/x").size == 8);     // "replaced"
   CHECK(member(b, "etc/y").size == 6);
   for (const auto& m : b.members) CHECK(m.path.find("toolchain-1.0") == std::string::npos);
+}
+
+TEST_CASE("oci canon: moves put a source's directory elsewhere, with its links and hardlinks") {
+  oci_test::TempDir t;
+  oci_test::TarBuilder tb;
+  tb.add("./usr/", '5', "", "", 0755);
+  tb.add("./usr/bin/", '5', "", "", 0755);
+  tb.add("./usr/bin/x-ld.bfd", '0', "ld", "", 0755);
+  tb.add("./usr/bin/x-ld", '2', "", "x-ld.bfd");
+  tb.add("./usr/bin/x-ld.hard", '1', "", "usr/bin/x-ld.bfd");
+  tb.add("./usr/binary", '0', "not under usr/bin");
+  tb.add("./usr/lib/x/ldscripts/a.x", '0', "script");
+  oci_test::write_file(t / "tc.tar", tb.finish());
+  Built b;
+  oci::LayerWriter w(options(t.path));
+  oci::SourceOptions where;
+  where.moves = {{"usr/bin", "/opt/tc/bin/"}, {"usr/lib/x/ldscripts", "opt/tc/lib/ldscripts"}};
+  w.add_archive_file(t / "tc.tar", where);
+  build(b, w);
+  CHECK(member(b, "opt/tc/bin/").type == 'd');
+  CHECK(member(b, "opt/tc/bin/x-ld.bfd").size == 2);
+  CHECK(member(b, "opt/tc/bin/x-ld").link == "x-ld.bfd");   // relative: moved with its target
+  CHECK(member(b, "opt/tc/bin/x-ld.hard").link.find("opt/tc/bin/") != std::string::npos);
+  CHECK(member(b, "usr/binary").size == 17);                // a sibling with the same prefix stays
+  CHECK(member(b, "opt/tc/lib/ldscripts/a.x").size == 6);
+  for (const auto& m : b.members) CHECK(m.path.rfind("usr/bin/", 0) != 0);
+  oci::LayerWriter bad(options(t.path));
+  oci::SourceOptions escape;
+  escape.moves = {{"usr/bin", "../bin"}};
+  CHECK_THROWS_AS(bad.add_archive_file(t / "tc.tar", escape), UsageError);
 }

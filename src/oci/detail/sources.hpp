@@ -18,6 +18,8 @@ namespace ksimg::oci::detail {
 struct Placement {
   std::vector<std::string> prefix;  // clean components prepended to every member
   int strip = 0;                    // leading member components dropped first (archives)
+  // (from, to) as clean components: a path starting with `from` gets `to` instead.
+  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> moves;
 
   // The layer path for member `raw`, or nullopt when nothing is left (the source's root,
   // or a member shorter than `strip`). Hostile names throw IntegrityError.
