@@ -17,6 +17,7 @@
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
 #include "matrix/resolver.hpp"
+#include "oci/inspect.hpp"
 #include "oci/layout.hpp"
 #if __has_include("registry/images_lock.hpp")
 #include "registry/images_lock.hpp"
@@ -61,21 +62,47 @@ std::optional<kh::ImageChoice> pinned_image(const KbuildOpts& o, const std::stri
 #endif
 }
 
+// Why the layout's image `tag` cannot run this ksimg's requests, or "": its launcher layer (the
+// last) is not the one this ksimg would write (an older ksimg built it, so its kbuild may not
+// know today's flags, or its data differs). When no kbuild lies next to ksimg, nothing to compare.
+std::string stale_launcher(const oci::Layout& layout, const std::string& tag) {
+  fs::path kbuild;
+  try {
+    kbuild = layers::find_kbuild();
+  } catch (const Error& e) {
+    log::debug(std::string("not checking the image's kbuild: ") + e.what());
+    return "";
+  }
+  auto info = oci::inspect_image(layout, tag);
+  int64_t epoch = -1;
+  for (const auto& e : info.env)
+    if (e.rfind("SOURCE_DATE_EPOCH=", 0) == 0) epoch = std::strtoll(e.c_str() + 18, nullptr, 10);
+  if (info.layers.empty() || epoch < 0) return "it is not a kernelsmith cell image (no launcher layer or epoch)";
+  auto want = layers::launcher_diff_id(kbuild, matrix::data_files(global().data_dir), epoch).str();
+  if (info.layers.back().diff_id == want) return "";
+  return "its kbuild or data is not this ksimg's (launcher layer " + info.layers.back().diff_id.substr(7, 12) +
+         ", this ksimg's " + want.substr(7, 12) + ")";
+}
+
 // The layout's image for `tag`, loaded into podman's storage unless podman has that digest.
-std::optional<kh::ImageChoice> layout_image(const std::string& layout_dir, const std::string& tag) {
+// With `stale` set, an image whose launcher layer is out of date is reported there instead.
+std::optional<kh::ImageChoice> layout_image(const std::string& layout_dir, const std::string& tag,
+                                            std::string* stale = nullptr) {
   std::error_code ec;
   if (!fs::exists(fs::path(layout_dir) / "index.json", ec)) return std::nullopt;
-  auto desc = oci::Layout::open(layout_dir).find_tag(tag);
+  auto layout = oci::Layout::open(layout_dir);
+  auto desc = layout.find_tag(tag);
   if (!desc) return std::nullopt;
+  if (stale && !(*stale = stale_launcher(layout, tag)).empty()) return std::nullopt;
   std::string name = run::local_name(tag), digest = desc->digest.str();
   bool current = run::image_exists(name) && run::image_field(name, "{{.Digest}}") == digest;
   if (!current) run::load(layout_dir, tag);
   return kh::ImageChoice{name, std::string(image_repo()) + ":" + tag, digest, "layout " + layout_dir};
 }
 
-kh::ImageChoice built_image(const KbuildOpts& o, const matrix::Resolution& res) {
-  log::info(res.image_tag + " is not in " + o.req.layout + "; building it (ksimg build --cell " +
-            res.cell->key() + ")");
+kh::ImageChoice built_image(const KbuildOpts& o, const matrix::Resolution& res, bool stale) {
+  log::info(res.image_tag + (stale ? " is out of date in " : " is not in ") + o.req.layout +
+            "; building it (ksimg build --cell " + res.cell->key() + ")");
   auto transport = http::make_transport();
   std::optional<std::string> src;
   if (!o.req.source_kind.empty()) src = o.req.source_kind;
@@ -98,8 +125,13 @@ kh::ImageChoice choose_image(const KbuildOpts& o, const matrix::Resolution& res)
     return {o.req.image, o.req.image, run::image_field(o.req.image, "{{.Digest}}"), "--image"};
   }
   if (auto p = pinned_image(o, res.image_tag)) return *p;
-  if (auto l = layout_image(o.req.layout, res.image_tag)) return *l;
-  return built_image(o, res);
+  std::string stale;
+  if (auto l = layout_image(o.req.layout, res.image_tag, &stale)) return *l;
+  if (!stale.empty())
+    log::warn(res.image_tag + " in " + o.req.layout + " was built by another ksimg: " + stale +
+              "; rebuilding it (its other layers come from the cache; --image " + run::local_name(res.image_tag) +
+              " keeps the old one)");
+  return built_image(o, res, !stale.empty());
 }
 
 // Refuses an image whose cell label names another cell (unless --force).
@@ -250,7 +282,8 @@ void add_kbuild(CLI::App& app) {
       "kbuild", "Build a kernel in its cell image with podman (source read-only, network off)");
   add_flags(sub, *o);
   sub->footer(
-      "The image: --image, else the images.lock.json pin, else the layout's tag, else built from the lock.\n"
+      "The image: --image, else the images.lock.json pin, else the layout's tag (rebuilt first when an\n"
+      "older ksimg built it: its kbuild is not this one's), else built from the lock.\n"
       "The source: --source, else downloaded on the host from the mirror and checked against its\n"
       "sha256sums.asc (cached). Exit status: kbuild's (0 ok, 1 build failed, 2 usage or wrong cell,\n"
       "3 integrity, 4 data), or 5 when --boot-test's boot failed after a successful build.\n\n"

@@ -27,25 +27,47 @@ fs::path find_kbuild() {
       "one");
 }
 
-oci::LayerResult build_launcher_layer(const fs::path& kbuild, const matrix::DataFiles& data,
-                                      int64_t source_date_epoch, oci::Compression compression,
-                                      const oci::Layout& layout) {
-  TempDir stage("launcher");
+namespace {
+
+// Stages kbuild and the data below `stage`/root and adds that root to `w`.
+void stage_launcher(oci::LayerWriter& w, const TempDir& stage, const fs::path& kbuild,
+                    const matrix::DataFiles& data) {
   fs::path root = stage / "root";
   fs::create_directories(root / "usr/local/bin");
   fs::copy_file(kbuild, root / "usr/local/bin/kbuild");
-  fs::permissions(root / "usr/local/bin/kbuild", fs::perms(0755));
   for (const auto& [rel, text] : data) {
     fs::path dest = root / "usr/share/ksimg" / rel;
     fs::create_directories(dest.parent_path());
     files::write_atomic(dest, text, 0644);
   }
+  // Modes independent of the umask, so that a later launcher_diff_id agrees with this layer.
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    fs::permissions(e.path(), e.is_directory() ? fs::perms(0755) : fs::perms(0644));
+  fs::permissions(root / "usr/local/bin/kbuild", fs::perms(0755));
+  w.add_directory(root);
+}
+
+}  // namespace
+
+oci::LayerResult build_launcher_layer(const fs::path& kbuild, const matrix::DataFiles& data,
+                                      int64_t source_date_epoch, oci::Compression compression,
+                                      const oci::Layout& layout) {
+  TempDir stage("launcher");
   oci::LayerOptions lo;
   lo.source_date_epoch = source_date_epoch;
   lo.compression = compression;
   oci::LayerWriter w(lo);
-  w.add_directory(root);
+  stage_launcher(w, stage, kbuild, data);
   return w.write(layout);
+}
+
+oci::Digest launcher_diff_id(const fs::path& kbuild, const matrix::DataFiles& data, int64_t source_date_epoch) {
+  TempDir stage("launcher");
+  oci::LayerOptions lo;
+  lo.source_date_epoch = source_date_epoch;
+  oci::LayerWriter w(lo);
+  stage_launcher(w, stage, kbuild, data);
+  return w.write_tar([](const char*, size_t) {});
 }
 
 }  // namespace ksimg::layers

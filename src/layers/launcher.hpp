@@ -20,4 +20,9 @@ oci::LayerResult build_launcher_layer(const std::filesystem::path& kbuild, const
                                       int64_t source_date_epoch, oci::Compression compression,
                                       const oci::Layout& layout);
 
+// The diff_id that layer would have (nothing is written). A cell image whose last layer has
+// another diff_id carries another kbuild or other data than `kbuild` and `data`.
+oci::Digest launcher_diff_id(const std::filesystem::path& kbuild, const matrix::DataFiles& data,
+                             int64_t source_date_epoch);
+
 }  // namespace ksimg::layers

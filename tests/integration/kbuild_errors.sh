@@ -6,7 +6,8 @@
 # sha256 mismatch against the mirror's sha256sums.asc and against --sha256 (3), a tree of
 # another version (2), an unknown symbol with --config-strict (2) and an option that did not
 # stick (2) -- the last two stop in kbuild's config step, before any compile -- and a build
-# stopped by SIGTERM (143, metadata.json says "killed").
+# stopped by SIGTERM (143, metadata.json says "killed"); and an image built with another kbuild
+# is noticed and rebuilt before use.
 # The k4/mipsel image comes from the lock with cached layers; the kernel tree from the
 # kbuild_mipsel mirror (scripts/make-kernel-mirror). Skips (77) when a tool or the Debian
 # archive is unavailable.
@@ -93,9 +94,23 @@ server_pid=$!
 for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 base="http://127.0.0.1:$(head -1 "$T/port")"
 
-# The image (built from the lock into the fresh layout; layers come from the cache).
-"$KSIMG" build --cell k4/mipsel --no-smoke --load >"$T/build.out" 2>"$T/build.err" \
+# The image (built from the lock into the fresh layout; layers come from the cache), first with
+# another kbuild (this one plus a trailing byte, as an older ksimg would have shipped): ksimg
+# kbuild notices the launcher layer is not its own and rebuilds the image before using it.
+cp "$KSIMG_BUILD_DIR/kbuild" "$T/kbuild-other" && printf '\n' >>"$T/kbuild-other"
+KSIMG_KBUILD="$T/kbuild-other" "$KSIMG" build --cell k4/mipsel --no-smoke >"$T/build.out" 2>"$T/build.err" \
   || { tail -20 "$T/build.err" >&2; fail "ksimg build --cell k4/mipsel"; }
+old_digest=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "k4-mipsel") | .digest' "$T/oci/index.json")
+"$KSIMG" kbuild 5.10.223 --arch mipsel --source "$tree" -o "$T/dry" --dry-run >"$T/stale.out" 2>"$T/stale.err" \
+  || fail "dry run over a stale image: $(tail -3 "$T/stale.err")"
+grep -q "k4-mipsel in $T/oci was built by another ksimg: its kbuild or data is not this ksimg's" "$T/stale.err" \
+  || fail "a stale image was not noticed: $(cat "$T/stale.err")"
+new_digest=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "k4-mipsel") | .digest' "$T/oci/index.json")
+[ "$new_digest" != "$old_digest" ] && grep -q "$new_digest" "$T/stale.out" "$T/stale.err" \
+  || fail "the stale image was not rebuilt and used: $old_digest -> $new_digest"
+"$KSIMG" kbuild 5.10.223 --arch mipsel --source "$tree" -o "$T/dry" --dry-run >"$T/stale.out" 2>"$T/stale.err"
+if grep -q "another ksimg\|building it" "$T/stale.err"; then fail "an up-to-date image was rebuilt: $(cat "$T/stale.err")"; fi
+checks=$((checks + 2))
 k=(kbuild 5.10.223 --arch mipsel -o "$T/o" --ccache-dir "$T/cc")
 # In the image, kbuild itself refuses it before the cell check's next step (nothing written).
 rc=0; podman run --rm --network=none localhost/kernelsmith:k4-mipsel kbuild build 5.10.223 --targets bogus -o /tmp/o \
