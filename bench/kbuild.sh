@@ -12,6 +12,8 @@
 #   cold       ksimg kbuild ... --targets vmlinux, empty output dir, empty ccache dir;
 #   nocc       the same with --no-ccache, empty output dir;
 #   again      the cold command again, nothing changed (incremental);
+#   fresh      the cold command into an empty output dir with the cold row's (now warm) ccache dir:
+#              what CI gets from a cached ccache dir and a clean checkout;
 #   dry        ksimg kbuild ... --dry-run: the fixed cost (image lookup, podman start, plan).
 # Rows interleave per round (ROUNDS, default 3) so a change in machine load hits all of them;
 # each timed row first waits (up to QUIET_WAIT s, default 60) for the machine to go quiet.
@@ -22,7 +24,7 @@
 # Environment: KSIMG (default build/ksimg), BENCH_TMP (default /var/tmp/ksimg-bench-kbuild),
 # KSIMG_LAYOUT (default BENCH_TMP/oci), CONFIG_FLAGS (default: tinyconfig + Malta + MIPS32r2; a
 # --defconfig NAME and --enable SYM words only), ARCH_ENABLES (the arch quirk's symbols, default
-# CPU_LITTLE_ENDIAN), JOBS (default: nproc), ROUNDS, ROWS (default "bare cold nocc again dry"),
+# CPU_LITTLE_ENDIAN), JOBS (default: nproc), ROUNDS, ROWS (default "bare cold nocc again fresh dry"),
 # QUIET_WAIT, KSIMG_KERNEL_DEBS (where the .deb is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +33,7 @@ KSIMG=$(realpath "${KSIMG:-build/ksimg}")
 B=${BENCH_TMP:-/var/tmp/ksimg-bench-kbuild}
 JOBS=${JOBS:-$(nproc)}
 ROUNDS=${ROUNDS:-3}
-read -r -a ROWS <<<"${ROWS:-bare cold nocc again dry}"
+read -r -a ROWS <<<"${ROWS:-bare cold nocc again fresh dry}"
 read -r -a CONFIG_FLAGS <<<"${CONFIG_FLAGS:---defconfig tinyconfig --enable MIPS_MALTA --enable CPU_MIPS32_R2}"
 read -r -a ARCH_ENABLES <<<"${ARCH_ENABLES-CPU_LITTLE_ENDIAN}"
 die() { echo "bench: $*" >&2; exit 1; }
@@ -121,6 +123,11 @@ row_again() {
   hosttime "$KSIMG" "${kb[@]}" -o "$B/cold" --ccache-dir "$B/cold-cc" >"$B/again.log" 2>&1 || die "again failed (see $B/again.log)"
   meta_row cold | sed 's/^cold/again/'
 }
+row_fresh() {
+  rm -rf "$B/fresh"
+  hosttime "$KSIMG" "${kb[@]}" -o "$B/fresh" --ccache-dir "$B/cold-cc" >"$B/fresh.log" 2>&1 || die "fresh failed (see $B/fresh.log)"
+  meta_row fresh
+}
 row_dry() {
   hosttime "$KSIMG" "${kb[@]}" -o "$B/dry" --no-ccache --dry-run >"$B/dry.log" 2>&1 || die "dry-run failed (see $B/dry.log)"
   read -r e u s <"$HT"
@@ -151,13 +158,13 @@ ratio() { [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] && echo "scale=3; $1 / $2" | 
 {
   echo "| row | wall s | CPU s (user+sys) | config step s | make vmlinux s | wall ÷ bare | CPU ÷ bare |"
   echo "|---|---|---|---|---|---|---|"
-  for row in bare cold nocc again dry; do
+  for row in bare cold nocc again fresh dry; do
     [[ " ${ROWS[*]} " == *" $row "* ]] || continue
     w=$(median "$row" 2) c=$(median "$row" 3)
     echo "| $row | $w | $c | $(median "$row" 4) | $(median "$row" 5) | $(ratio "$w" "$(median bare 2)") | $(ratio "$c" "$(median bare 3)") |"
   done
   echo
-  echo "medians of $ROUNDS interleaved rounds; cold ÷ again (wall): $(ratio "$(median cold 2)" "$(median again 2)") (target >= 5)"
+  echo "medians of $ROUNDS interleaved rounds; cold ÷ again (wall): $(ratio "$(median cold 2)" "$(median again 2)") (target >= 5); cold ÷ fresh (wall): $(ratio "$(median cold 2)" "$(median fresh 2)")"
   echo "command: bench/kbuild.sh (JOBS=$JOBS ROUNDS=$ROUNDS CONFIG_FLAGS='${CONFIG_FLAGS[*]}'), $(nproc) cores, $(date -u +%F), load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "raw rows: $B/rows (row, wall, cpu, config, vmlinux)"
 } | tee "$B/kbuild.md"

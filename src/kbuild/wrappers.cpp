@@ -5,6 +5,7 @@
 // used for each compiler whose `-###` shows it works), and a /bin/sh script that execs the
 // compiler with "$@" then the flags (first on PATH for anything calling the compiler by name,
 // and CC=/HOSTCC= for a compiler without self_spec). bench/README.md has the measured cost.
+#include <chrono>
 #include <cstdlib>
 #include <sstream>
 
@@ -16,6 +17,10 @@
 namespace ksimg::kbuild {
 
 namespace {
+
+// 2000-01-01T00:00:00Z, the specs file's mtime in every build dir.
+const fs::file_time_type kSpecsMtime =
+    std::chrono::file_clock::from_sys(std::chrono::sys_seconds{std::chrono::seconds{946684800}});
 
 // Whether `line` holds `word` as one argument (gcc -### prints arguments bare or quoted).
 bool has_arg(const std::string& line, const std::string& word) {
@@ -64,7 +69,16 @@ std::map<std::string, std::string> prepare_wrappers(Plan& p) {
     if (!ccache) log::warn("a ccache dir is set but this image has no ccache; building without it");
   }
   std::string specs = p.wrapper_specs();
-  if (!specs.empty()) files::write_atomic(p.specs_file(), specs);
+  if (!specs.empty()) {
+    files::write_atomic(p.specs_file(), specs);
+    // ccache hashes a -specs= file by size and mtime, so a fresh output dir (a new file) would
+    // miss on every compile; its text is hashed through CCACHE_EXTRAFILES, so a fixed mtime
+    // loses nothing and lets the cache carry over between output dirs.
+    std::error_code ec;
+    fs::last_write_time(p.specs_file(), kSpecsMtime, ec);
+    if (ec) log::warn("cannot set the mtime of " + p.specs_file().string() + " (" + ec.message() +
+                      "): ccache will not reuse results across output dirs");
+  }
   int by_specs = 0, wrapped = 0;
   for (const auto& w : p.wrappers) {
     auto real = subprocess::find_program(w.real);

@@ -7,7 +7,8 @@
 # in podman with the network off, yielding a MIPS32 little-endian vmlinux, owned by the caller,
 # and a complete metadata.json; then the kernel booted in qemu-system-mipsel (issue 7 item 3's CI
 # boot of k4/mipsel): verdict and `Linux version 5.10.223` banner on stdout and in metadata.json.
-# A second run with nothing changed is an incremental no-op (>= 5x faster, same vmlinux).
+# A second run with nothing changed is an incremental no-op (>= 5x faster, same vmlinux); a third
+# into a fresh output dir with the same ccache dir hits ccache on every compile (same vmlinux).
 # Skips (77) when a tool or the Debian archive is unavailable.
 set -euo pipefail
 : "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}" "${KSIMG_BUILD_DIR:?}"
@@ -126,5 +127,28 @@ grep -q "building it" "$T/run2.err" && fail "the image was rebuilt"
 jq -e '.status == "succeeded" and .config.reused == true' "$M" >/dev/null || fail "rebuild: $(jq -c '{status, config}' "$M")"
 [ $((warm * 5)) -le "$cold" ] || fail "no-change rebuild took ${warm}s, cold ${cold}s (want >= 5x faster)"
 checks=$((checks + 5))
+
+# A fresh output dir with the same ccache dir (issue 6 item 4, "ccache through a cache dir the
+# host mounts"): every compile is a ccache hit and vmlinux is the same bit for bit (hermetic
+# KBUILD_BUILD_*, the same /out paths in the container). The stats come from the image's ccache.
+ccache_in_image() {
+  podman run --rm --network=none -v "$T/ccache:/ccache" -e CCACHE_DIR=/ccache localhost/kernelsmith:k4-mipsel ccache "$@"
+}
+ccache_in_image -z >/dev/null || fail "ccache -z in the image"
+args3=(); for a in "${args[@]}"; do [ "$a" = "$T/out" ] && a="$T/out3"; args3+=("$a"); done
+start=$(date +%s)
+"$KSIMG" "${args3[@]}" >"$T/run3.out" 2>"$T/run3.err" || { tail -30 "$T/run3.err" >&2; fail "ksimg kbuild (fresh dir, warm ccache)"; }
+fresh=$(( $(date +%s) - start ))
+stats=$(ccache_in_image --print-stats) || fail "ccache --print-stats in the image"
+stat() { awk -v k="$1" '$1 == k {print $2}' <<<"$stats"; }
+hits=$(( $(stat direct_cache_hit) + $(stat preprocessed_cache_hit) )) misses=$(stat cache_miss)
+[ "$hits" -ge 200 ] && [ "$misses" -le $((hits / 50)) ] || fail "fresh dir, warm ccache: $hits hits, $misses misses"
+jq -e '.status == "succeeded" and .config.reused == false and (.make.wrapper | startswith("specs"))' "$T/out3/metadata.json" >/dev/null \
+  || fail "fresh-dir build: $(jq -c '{status, config: .config.reused, make: .make.wrapper}' "$T/out3/metadata.json")"
+[ "$(sha256sum <"$T/out3/vmlinux")" = "$vm1" ] || fail "the warm-ccache build made another vmlinux"
+[ $((fresh * 2)) -le "$cold" ] || fail "a fresh dir with a warm ccache took ${fresh}s, cold ${cold}s (want >= 2x faster)"
+checks=$((checks + 4))
+
 echo "kbuild_mipsel: cold build + boot ${cold}s (boot ${boot_s}s), no-change rebuild ${warm}s"
+echo "kbuild_mipsel: fresh output dir with a warm ccache ${fresh}s: $hits ccache hits, $misses misses, same vmlinux"
 echo "kbuild_mipsel: $checks checks passed"
