@@ -97,7 +97,14 @@ std::map<std::string, std::string> prepare_wrappers(Plan& p) {
   std::map<std::string, std::string> env = p.env;
   const char* path = std::getenv("PATH");
   env["PATH"] = p.wrapper_dir.string() + ":" + (path ? path : "/usr/bin:/bin");
-  if (ccache) env["CCACHE_DIR"] = p.ccache_dir->string();
+  if (ccache) {
+    env["CCACHE_DIR"] = p.ccache_dir->string();
+    // Depend mode: on a miss ccache takes the include list from the compiler's own -MMD output
+    // (every kbuild compile has -Wp,-MMD) instead of running the preprocessor a second time.
+    // Measured on tinyconfig+Malta 5.10.223: a cold build's CPU 1.38x -> 1.05x of --no-ccache;
+    // hits (direct mode) are unchanged.
+    env["CCACHE_DEPEND"] = "1";
+  }
   if (ccache && by_specs > 0) env["CCACHE_EXTRAFILES"] = p.specs_file().string();  // its text is in the hash
   return env;
 }

@@ -12,37 +12,17 @@
 # kbuild_mipsel mirror (scripts/make-kernel-mirror). Skips (77) when a tool or the Debian
 # archive is unavailable.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}" "${KSIMG_BUILD_DIR:?}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-for t in podman skopeo mmdebstrap jq curl dpkg-deb xz sha256sum; do
-  command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps)"
-done
-server_bin=${KSIMG_STATIC_SERVER:-$KSIMG_BUILD_DIR/ksimg_static_server}
-[ -x "$server_bin" ] || skip "no $server_bin (build the ksimg_static_server target)"
-mirror=$({ grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
-             /etc/apt/sources.list 2>/dev/null || true; } | head -1 | awk '{print $2}')
-export KSIMG_DEBIAN_MIRROR=${KSIMG_DEBIAN_MIRROR:-$mirror}
-[ -n "$KSIMG_DEBIAN_MIRROR" ] || skip "no Debian mirror in the host's apt sources"
-curl -sfI --max-time 20 "$KSIMG_DEBIAN_MIRROR/dists/bullseye/InRelease" >/dev/null \
-  || skip "the Debian archive is unreachable from here"
-
-mkdir -p "$KSIMG_TESTS_TMP"
+: "${KSIMG_BUILD_DIR:?}"
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools podman skopeo mmdebstrap jq curl dpkg-deb xz sha256sum
+need_static_server
+need_debian bullseye
 W="$KSIMG_TESTS_TMP/kbuild"               # shared with kbuild_mipsel: the .deb, the mirror, the tree
-mkdir -p "$W" "$KSIMG_TESTS_TMP/cells_build/cache"
-export KSIMG_CACHE="$KSIMG_TESTS_TMP/cells_build/cache"
-T=$(mktemp -d "$KSIMG_TESTS_TMP/kbuild_errors.run.XXXXXX")
-S=$(mktemp -d /tmp/kse.XXXXXX)
-server_pid=
-cleanup() {
-  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  podman rmi -af >/dev/null 2>&1 || true
-  rm -rf "$T" "$S"
-}
-trap cleanup EXIT
-export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
-printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$S" "$S" >"$S/storage.conf"
-export CONTAINERS_STORAGE_CONF="$S/storage.conf"
+mkdir -p "$W"
+shared_layer_cache
+run_dir kbuild_errors
+podman_storage
 export KSIMG_LAYOUT="$T/oci" KSIMG_LOCK="$KSIMG_SRC/ksimg.lock.json"
 checks=0
 
@@ -89,10 +69,8 @@ head -c 2000000 "$tarball" >"$T/bad/v5.x/linux-5.10.223.tar.xz"
 (cd "$T/bad/v5.x" && sha256sum linux-5.10.223.tar.xz >sha256sums.asc)
 cp "$T/bad/v5.x/linux-5.10.223.tar.xz" "$T/lie/v5.x/"
 echo "$(printf '%064d' 0)  linux-5.10.223.tar.xz" >"$T/lie/v5.x/sha256sums.asc"
-"$server_bin" "$T" --log "$T/server.log" >"$T/port" &
-server_pid=$!
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-base="http://127.0.0.1:$(head -1 "$T/port")"
+static_server "$T"
+base=$STATIC_URL
 
 # The image (built from the lock into the fresh layout; layers come from the cache), first with
 # another kbuild (this one plus a trailing byte, as an older ksimg would have shipped): ksimg

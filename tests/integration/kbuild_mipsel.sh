@@ -11,37 +11,17 @@
 # into a fresh output dir with the same ccache dir hits ccache on every compile (same vmlinux).
 # Skips (77) when a tool or the Debian archive is unavailable.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}" "${KSIMG_BUILD_DIR:?}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-for t in podman skopeo mmdebstrap jq readelf file curl dpkg-deb sha256sum qemu-system-mipsel; do
-  command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps)"
-done
-server_bin=${KSIMG_STATIC_SERVER:-$KSIMG_BUILD_DIR/ksimg_static_server}
-[ -x "$server_bin" ] || skip "no $server_bin (build the ksimg_static_server target)"
-mirror=$({ grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
-             /etc/apt/sources.list 2>/dev/null || true; } | head -1 | awk '{print $2}')
-export KSIMG_DEBIAN_MIRROR=${KSIMG_DEBIAN_MIRROR:-$mirror}
-[ -n "$KSIMG_DEBIAN_MIRROR" ] || skip "no Debian mirror in the host's apt sources"
-curl -sfI --max-time 20 "$KSIMG_DEBIAN_MIRROR/dists/bullseye/InRelease" >/dev/null \
-  || skip "the Debian archive is unreachable from here"
-
-mkdir -p "$KSIMG_TESTS_TMP"
+: "${KSIMG_BUILD_DIR:?}"
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools podman skopeo mmdebstrap jq readelf file curl dpkg-deb sha256sum qemu-system-mipsel
+need_static_server
+need_debian bullseye
 W="$KSIMG_TESTS_TMP/kbuild"               # kept between runs: the .deb and the mirror
-mkdir -p "$W" "$KSIMG_TESTS_TMP/cells_build/cache"
-export KSIMG_CACHE="$KSIMG_TESTS_TMP/cells_build/cache"   # shared with cells_build: same layers
-T=$(mktemp -d "$KSIMG_TESTS_TMP/kbuild.run.XXXXXX")
-S=$(mktemp -d /tmp/ksk.XXXXXX)            # podman storage: a short path (podman is slow with long ones)
-server_pid=
-cleanup() {
-  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  podman rmi -af >/dev/null 2>&1 || true
-  rm -rf "$T" "$S"
-}
-trap cleanup EXIT
-export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
-printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$S" "$S" >"$S/storage.conf"
-export CONTAINERS_STORAGE_CONF="$S/storage.conf"
+mkdir -p "$W"
+shared_layer_cache
+run_dir kbuild
+podman_storage
 checks=0
 
 KSIMG_KERNEL_DEBS=${KSIMG_KERNEL_DEBS:-$W/debs} "$KSIMG_SRC/scripts/make-kernel-mirror" "$W/mirror" 5.10.223 \
@@ -50,10 +30,8 @@ want_sha=$(awk '/linux-5.10.223.tar.xz/ {print $1}' "$T/mirror.out")
 grep -q "^$want_sha  linux-5.10.223.tar.xz$" "$W/mirror/v5.x/sha256sums.asc" || fail "sha256sums.asc lacks the tarball"
 checks=$((checks + 1))
 
-"$server_bin" "$W/mirror" --log "$T/server.log" >"$T/port" &
-server_pid=$!
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-export KSIMG_KERNEL_MIRROR="http://127.0.0.1:$(head -1 "$T/port")"
+static_server "$W/mirror"
+export KSIMG_KERNEL_MIRROR=$STATIC_URL
 
 args=(kbuild 5.10.223 --arch mipsel --lock "$KSIMG_SRC/ksimg.lock.json" --layout "$T/oci" -o "$T/out"
       --ccache-dir "$T/ccache" --boot-config --targets vmlinux)

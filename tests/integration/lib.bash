@@ -74,3 +74,48 @@ random_trees() {
     echo "tree $i" >"$d/t$i/etc/t$i"
   done
 }
+
+# need_debian SUITE: exports KSIMG_DEBIAN_MIRROR (debian_mirror); skips unless that archive
+# answers for dists/SUITE/InRelease
+need_debian() {
+  KSIMG_DEBIAN_MIRROR=$(debian_mirror)
+  export KSIMG_DEBIAN_MIRROR
+  [ -n "$KSIMG_DEBIAN_MIRROR" ] || skip "no Debian mirror in the host's apt sources (or KSIMG_DEBIAN_MIRROR)"
+  curl -sfI --max-time 20 "$KSIMG_DEBIAN_MIRROR/dists/$1/InRelease" >/dev/null \
+    || skip "the Debian archive is unreachable from here ($KSIMG_DEBIAN_MIRROR, $1)"
+}
+
+# run_dir NAME: a fresh $KSIMG_TESTS_TMP/NAME.run.XXXXXX, exported as T, removed on exit (unlike
+# scratch, several runs of the test may coexist)
+run_dir() {
+  mkdir -p "$KSIMG_TESTS_TMP"
+  T=$(mktemp -d "$KSIMG_TESTS_TMP/$1.run.XXXXXX") || fail "cannot create a run dir under $KSIMG_TESTS_TMP"
+  export T
+  LIB_CLEANUP+=("rm -rf '$T'")
+}
+
+# shared_layer_cache: the cells_build test's download/layer cache as KSIMG_CACHE, so the
+# kernel-building tests build their cell images from the same cached layers
+shared_layer_cache() {
+  export KSIMG_CACHE="$KSIMG_TESTS_TMP/cells_build/cache"
+  mkdir -p "$KSIMG_CACHE"
+}
+
+# need_static_server: skips unless the ksimg_static_server test program is built
+need_static_server() {
+  STATIC_SERVER=${KSIMG_STATIC_SERVER:-${KSIMG_BUILD_DIR:?}/ksimg_static_server}
+  [ -x "$STATIC_SERVER" ] || skip "no $STATIC_SERVER (build the ksimg_static_server target)"
+}
+
+# static_server DIR: serves DIR on 127.0.0.1 (requests logged to $T/server.log) until the test
+# exits; sets STATIC_URL to its http://127.0.0.1:PORT
+static_server() {
+  need_static_server
+  rm -f "$T/port"
+  "$STATIC_SERVER" "$1" --log "$T/server.log" >"$T/port" &
+  track $!
+  local _
+  for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+  [ -s "$T/port" ] || fail "ksimg_static_server did not start on $1"
+  STATIC_URL="http://127.0.0.1:$(head -1 "$T/port")"
+}
