@@ -28,10 +28,11 @@ ToolchainLayer build_tarball(const BuildContext& ctx, const matrix::Recipe& reci
 std::vector<std::pair<std::string, std::string>> cross_links(const std::vector<std::string>& paths,
                                                              const std::string& triple);
 
-// A debian recipe with an install_dir keeps its binutils out of the base's: the moves its
-// binutils-* package's members take (gcc-N stays: its driver finds cc1 relative to itself;
-// the CROSS_COMPILE links go to <install_dir>/bin with absolute targets) ("usr/bin" -> "<install_dir>/bin", "usr/lib/<triple>/ldscripts" ->
-// "<install_dir>/lib/ldscripts", as layer paths without the leading '/'). Empty without one.
+// A debian recipe with an install_dir keeps its binutils out of the base's. These are the
+// moves its binutils-* package's members take, as layer paths without the leading '/':
+// "usr/bin" -> "<install_dir>/bin" and "usr/lib/<triple>/ldscripts" -> "<install_dir>/lib/ldscripts".
+// Empty without an install_dir. gcc-N does not move (its driver finds cc1 relative to itself);
+// the CROSS_COMPILE links go to <install_dir>/bin with absolute targets.
 std::vector<std::pair<std::string, std::string>> debian_moves(const std::string& install_dir,
                                                               const std::string& triple);
 // `path` after the first of `moves` (as above) that covers it.
