@@ -114,17 +114,25 @@ static std::optional<oci::LayerResult> cached_layer(const BaseBuild& b, const st
   return l;
 }
 
-// Keeps a copy of the blob in the download cache (a hard link when on the same filesystem)
-// and records the result under the cache key.
+// Keeps a copy of the blob in the download cache (a hard link when on the same filesystem,
+// else a copy renamed into place whole) and records the result under the cache key. The copy
+// only saves a rebuild when the layout loses the blob, so failing to make it is a warning.
 static void remember(const BaseBuild& b, const std::string& key, const oci::LayerResult& l,
                      const oci::Layout& layout) {
   DownloadCache cache(b.cache_root);
-  fs::path dest = cache.path_of(l.descriptor.digest.hex());
+  fs::path dest = cache.path_of(l.descriptor.digest.hex()), blob = layout.blob_path(l.descriptor.digest);
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
   if (!fs::exists(dest)) {
-    fs::create_hard_link(layout.blob_path(l.descriptor.digest), dest, ec);
-    if (ec) fs::copy_file(layout.blob_path(l.descriptor.digest), dest, ec);
+    fs::create_hard_link(blob, dest, ec);
+    if (ec) try {
+        files::AtomicFile copy(dest);
+        fs::copy_file(blob, copy.temp_path(), fs::copy_options::overwrite_existing);
+        copy.commit();
+      } catch (const std::exception& e) {
+        log::warn("base: could not keep the layer in the cache (" + std::string(e.what()) +
+                  "); a layout that loses it rebuilds it");
+      }
   }
   fs::create_directories(record_path(b, key).parent_path());
   files::write_atomic(record_path(b, key), result_json(l).dump(2) + "\n");
