@@ -85,7 +85,9 @@ void record_start(BuildContext& c, const CellIdentity& id, const std::map<std::s
   for (const auto* q : c.plan.quirks)
     d["quirks"].push_back({{"id", q->id}, {"action", matrix::kind_name(q->action.kind)}, {"reason", q->reason}});
   d["make"] = {{"jobs", c.plan.jobs}, {"command", shell_join(c.plan.make_argv("SRC", {"<target>"}))}, {"env", c.plan.env},
-               {"wrapper", c.plan.wrapper_mode}};
+               {"wrapper", c.plan.wrapper_mode},
+               {"ccache", {{"mode", c.plan.ccache_mode},
+                           {"dir", c.plan.ccache_dir ? nlohmann::ordered_json(c.plan.ccache_dir->string()) : nullptr}}}};
   d["config"] = {{"source", c.plan.config_source}};
   if (c.plan.boot)
     d["config"]["boot_config"] = {{"cell", c.plan.boot->cell}, {"defconfig", c.plan.boot->defconfig},

@@ -80,6 +80,7 @@ struct Plan {
   std::vector<std::string> wrapper_flags;   // appended last to every compile
   std::vector<Wrapper> wrappers;
   std::string wrapper_mode = "script";      // "specs" when every wrapped compiler took the specs file
+  std::string ccache_mode = "off";          // prepare_wrappers: "depend" (in use) or "missing" (a dir but no ccache)
   std::vector<std::string> patches;         // built-in patches to apply
   std::string normalize = "olddefconfig";   // or oldconfig (k2.6 before 2.6.36)
   std::vector<const matrix::Quirk*> config_enables, config_disables;

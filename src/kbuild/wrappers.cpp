@@ -68,6 +68,7 @@ std::map<std::string, std::string> prepare_wrappers(Plan& p) {
     ccache = subprocess::find_program("ccache").has_value();
     if (!ccache) log::warn("a ccache dir is set but this image has no ccache; building without it");
   }
+  p.ccache_mode = !p.ccache_dir ? "off" : ccache ? "depend" : "missing";
   std::string specs = p.wrapper_specs();
   if (!specs.empty()) {
     files::write_atomic(p.specs_file(), specs);

@@ -66,7 +66,7 @@ jqc '.kernel.version == "5.10.223" and (.kernel.release | startswith("5.10.223")
 jqc '.era == "k4" and .cell == "k4/mipsel" and .arch == "mipsel" and .kernel_arch == "mips"'
 jqc --arg d "$digest" '.image.digest == $d and (.image.ref | endswith("k4-mipsel")) and (.image.tag | endswith("k4-mipsel"))'
 jqc '.toolchain.recipe == "debian-bullseye-gcc10-mipsel" and (.toolchain.gcc | startswith("10.")) and (.toolchain.binutils | startswith("2.35")) and .toolchain.cross_compile == "mipsel-linux-gnu-"'
-jqc '(.make.command | contains("ARCH=mips") and contains("CROSS_COMPILE=mipsel-linux-gnu-") and contains("O=/out/build")) and .make.jobs >= 1 and (.make.env.KBUILD_BUILD_TIMESTAMP | length > 0)'
+jqc '(.make.command | contains("ARCH=mips") and contains("CROSS_COMPILE=mipsel-linux-gnu-") and contains("O=/out/build")) and .make.jobs >= 1 and (.make.env.KBUILD_BUILD_TIMESTAMP | length > 0) and .make.ccache == {"mode": "depend", "dir": "/ccache"}'
 jqc --argjson b "$boot_cfg" '.config.source == "boot-config" and (.config.boot_config | {defconfig, enable, disable}) == $b
      and .config.boot_config.cell == "k4/mipsel" and .config.enable == [] and .config.disable == [] and .config.reused == false'
 jqc '[.quirks[].id] | index("wno-error-wrapper") != null and index("hermetic-build-identity") != null and index("arch-little-endian") != null'

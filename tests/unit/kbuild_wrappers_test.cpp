@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include "cli/kbuild_host.hpp"
@@ -137,4 +138,44 @@ TEST_CASE("metadata records cpu_seconds per step and for the whole build") {
   m.finish("succeeded");
   CHECK(m.doc()["cpu_seconds"].get<double>() >= lap);
   CHECK(files::read(t.path() / "metadata.json").find("\"cpu_seconds\"") != std::string::npos);
+}
+
+TEST_CASE("ccache: depend mode, the specs file in the hash at a fixed mtime, and the mode for metadata") {
+  auto gcc = subprocess::find_program("gcc");
+  if (!gcc) return;  // no host compiler: nothing to probe
+  TempDir t("kc");
+  fs::create_directories(t.path() / "bin");
+  fs::create_symlink(*gcc, t.path() / "bin/gcc");
+  SUBCASE("no ccache dir: off, no CCACHE_ variables") {
+    auto p = host_only_plan(t.path());
+    auto env = prepare_wrappers(p);
+    CHECK(p.ccache_mode == "off");
+    CHECK(std::none_of(env.begin(), env.end(), [](const auto& kv) { return kv.first.starts_with("CCACHE_"); }));
+  }
+  SUBCASE("a ccache dir but no ccache on PATH: missing, the build goes on without it") {
+    auto p = host_only_plan(t.path());
+    p.ccache_dir = t.path() / "cc";
+    PathScope path((t.path() / "bin").string());
+    auto env = prepare_wrappers(p);
+    CHECK(p.ccache_mode == "missing");
+    CHECK(env.count("CCACHE_DIR") == 0);
+    CHECK(files::read(p.wrapper_dir / "kbuild-hostcc").find("ccache") == std::string::npos);
+  }
+  SUBCASE("a ccache dir and ccache: depend mode, the specs file's text hashed, its mtime fixed") {
+    // A stand-in ccache: prepare_wrappers only looks it up on PATH; nothing runs it here.
+    files::write_atomic(t.path() / "bin/ccache", "#!/bin/sh\nexec \"$@\"\n", 0755);
+    auto p = host_only_plan(t.path());
+    p.ccache_dir = t.path() / "cc";
+    PathScope path((t.path() / "bin").string());
+    auto env = prepare_wrappers(p);
+    CHECK(p.ccache_mode == "depend");
+    CHECK(env.at("CCACHE_DIR") == (t.path() / "cc").string());
+    CHECK(env.at("CCACHE_DEPEND") == "1");
+    REQUIRE(p.wrapper_mode == "specs");
+    CHECK(env.at("CCACHE_EXTRAFILES") == p.specs_file().string());
+    // ccache hashes a -specs= file's mtime: the same in every output dir, so the cache carries over
+    auto mtime = std::chrono::file_clock::to_sys(fs::last_write_time(p.specs_file()));
+    CHECK(std::chrono::duration_cast<std::chrono::seconds>(mtime.time_since_epoch()).count() == 946684800);
+    CHECK(p.make_vars[1].find("HOSTCC=ccache ") == 0);
+  }
 }
