@@ -5,6 +5,7 @@
 #include "registry/push.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -57,14 +58,46 @@ std::vector<oci::Descriptor> manifest_blobs(const std::string& manifest_bytes) {
 
 namespace {
 
+// Whether a failed manifest PUT says a blob it references is unknown (MANIFEST_BLOB_UNKNOWN,
+// or BLOB_UNKNOWN from some registries).
+bool blob_unknown(const http::Response& r) {
+  if (r.status != 400 && r.status != 404) return false;
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("errors") || !j["errors"].is_array()) return false;
+  for (const auto& e : j["errors"])
+    if (e.is_object() && (e.value("code", "") == "MANIFEST_BLOB_UNKNOWN" || e.value("code", "") == "BLOB_UNKNOWN"))
+      return true;
+  return false;
+}
+
+// PUTs the manifest under `ref`. When the registry answers that a blob is unknown although
+// HEAD has just found every one, `recheck` makes sure of the blobs again (pushing any that
+// are really missing) and the PUT is retried, up to kManifestTries times: distribution's
+// filesystem storage rewrites a repository's blob link in place whenever another push of the
+// same blob finishes, and a manifest PUT that reads the link mid-write finds no blob
+// (concurrency.sh met it with three pushes of one image to one repository).
+constexpr int kManifestTries = 3;
 void put_manifest(Session& s, const std::string& repo, const std::string& ref, const oci::Descriptor& m,
-                  const std::string& bytes) {
+                  const std::string& bytes, const std::function<void()>& recheck) {
   http::Request req;
   req.method = "PUT";
   req.url = s.url(repo, "manifests/" + ref);
   req.body = http::Body::bytes(bytes, m.media_type);
-  http::Response r = s.send_retry([&] { return req; }, repository_scope(repo, true));
-  if (!r.ok()) s.fail(req, r, "the manifest was not stored");
+  http::Response r;
+  for (int attempt = 1;; ++attempt) {
+    r = s.send_retry([&] { return req; }, repository_scope(repo, true));
+    if (r.ok() || !blob_unknown(r) || attempt == kManifestTries) break;
+    log::warn(s.registry().name() + " refused manifest " + ref + " of " + repo + " (" + registry_errors(r.body) +
+              ") although it has every blob; checking the blobs and retrying (" + std::to_string(attempt) + "/" +
+              std::to_string(kManifestTries - 1) + ")");
+    std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+    recheck();
+  }
+  if (!r.ok())
+    s.fail(req, r,
+           blob_unknown(r) ? "the manifest was not stored: the registry still lacks a blob after " +
+                                 std::to_string(kManifestTries) + " tries; push again, or check the registry's storage"
+                           : "the manifest was not stored");
   auto got = r.header("docker-content-digest");
   if (got && !got->empty() && *got != m.digest.str())
     throw IntegrityError(s.registry().name() + " stored manifest " + m.digest.str() + " of " + repo + " as " +
@@ -126,8 +159,13 @@ PushResult push_image(Registry& reg, const oci::Layout& layout, const PushReques
   std::vector<std::string> todo;
   for (const auto& t : tags)
     if (!tag_points_at(*s, req.repository, t, m->digest)) todo.push_back(t);
-  if (!todo.empty()) put_manifest(*s, req.repository, m->digest.str(), *m, bytes);
-  for (const auto& t : todo) put_manifest(*s, req.repository, t, *m, bytes);
+  auto recheck = [&] {  // every blob again: HEAD, and a fresh upload of any the registry lacks
+    for (const auto& d : blobs)
+      if (!blob_exists(*s, req.repository, d.digest, repository_scope(req.repository, true)))
+        push_blob(*s, req.repository, d, layout.blob_path(d.digest), opts.upload);
+  };
+  if (!todo.empty()) put_manifest(*s, req.repository, m->digest.str(), *m, bytes, recheck);
+  for (const auto& t : todo) put_manifest(*s, req.repository, t, *m, bytes, recheck);
   res.reference = reg.name() + "/" + req.repository + ":" + tags.front() + "@" + m->digest.str();
   return res;
 }

@@ -14,6 +14,8 @@
 //   reset    forwarded; the connection closes after the headers and half the body
 //   slow     forwarded; the body is sent in 4 KiB pieces 20 ms apart
 //   corrupt  forwarded; one byte in the middle of a 200 body is flipped (same length)
+//   blobunknown  answer 400 MANIFEST_BLOB_UNKNOWN (what distribution says when a manifest PUT
+//            reads a blob link another push is rewriting), not forwarded
 //   redirect not forwarded; a 307 to BASE/blobs/ALG/HEX for a .../blobs/ALG:HEX target, so a
 //            static server on an OCI layout (another host) serves the blob, like a CDN
 // --log appends "METHOD TARGET STATUS REQUEST_BODY_BYTES FAULT" per request.
@@ -178,7 +180,12 @@ void handle(const httplib::Request& req, httplib::Response& res) {
     res.set_header("Retry-After", "1");
   }
   if (fault == "drop") broken_body(res, "", 0);
-  if (fault == "500" || fault == "503" || fault == "drop") return log_line(req, res.status, fault);
+  if (fault == "blobunknown") {
+    res.status = 400;
+    res.set_content(R"({"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"injected"}]})",
+                    "application/json");
+  }
+  if (fault == "500" || fault == "503" || fault == "drop" || fault == "blobunknown") return log_line(req, res.status, fault);
   auto r = forward(req);
   if (!r) {
     error_body(res, 502, "upstream: " + httplib::to_string(r.error()));

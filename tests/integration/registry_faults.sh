@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Push and pull through ksimg_registry_proxy in front of the real docker-registry while it
 # misbehaves: 500s, 503 with Retry-After, connections reset mid-body (after the registry
-# committed, and before), slow bodies, a blob upload that always fails, a wrong digest served
-# on pull. Each push either completes (and the registry has the right image) or fails with a
+# committed, and before), slow bodies, a blob upload that always fails, a manifest PUT answered
+# MANIFEST_BLOB_UNKNOWN (once, and always), a wrong digest served on pull. Each push either completes (and the registry has the right image) or fails with a
 # clear message and no tag pointing at an incomplete manifest; corrupt bytes on pull are
 # refused (exit 3) and nothing is stored.
 set -euo pipefail
@@ -94,6 +94,23 @@ push_via tagfail tagfail --fault "500 PUT 0 /manifests/img1" || rc=$?
 [ "$(manifest_status "$REG" tagfail/kernelsmith "$D1")" = 200 ] || fail "manifest by digest missing"
 [ "$(manifest_status "$REG" tagfail/kernelsmith img1)" = 404 ] || fail "tag present"
 ok "manifest by digest first; a failed tag leaves no tag"
+
+echo "== manifest PUT answered MANIFEST_BLOB_UNKNOWN once (a blob link rewritten by a concurrent push): rechecked, retried"
+push_via bu1 bu1 --fault "blobunknown PUT 1 /manifests/sha256:" || { cat bu1.err; fail "push failed"; }
+[ "$(awk '$1=="PUT" && $2 ~ /manifests\/sha256:/' bu1.log | wc -l)" = 2 ] || fail "expected 2 manifest PUTs by digest: $(cat bu1.log)"
+grep -q 'although it has every blob; checking the blobs and retrying' bu1.err || fail "no retry warning: $(cat bu1.err)"
+registry_has bu1 || fail "tag missing after the retried manifest PUT"
+ok "one MANIFEST_BLOB_UNKNOWN: blobs checked again, the manifest PUT retried, the push completes"
+
+echo "== manifest PUT always MANIFEST_BLOB_UNKNOWN: three tries, one clear line, no tag"
+rc=0
+push_via bu0 bu0 --fault "blobunknown PUT 0 /manifests/" || rc=$?
+[ "$rc" = 1 ] || fail "exit $rc, expected 1"
+[ "$(awk '$1=="PUT" && $2 ~ /manifests\//' bu0.log | wc -l)" = 3 ] || fail "expected 3 manifest PUTs: $(cat bu0.log)"
+last=$(tail -1 bu0.err)
+[[ "$last" == "ksimg: "*"MANIFEST_BLOB_UNKNOWN"*"still lacks a blob after 3 tries; push again"* ]] || fail "unclear last line: $last"
+[ "$(manifest_status "$REG" bu0/kernelsmith img1)" = 404 ] || fail "a tag exists"
+ok "exit 1 after 3 tries, naming MANIFEST_BLOB_UNKNOWN; no tag"
 
 echo "== pull: slow bodies and resets mid-body are survived"
 "$KSIMG" -q push --tag img1 --to "127.0.0.1:$REG/src" --layout "$L" >/dev/null
