@@ -57,6 +57,16 @@ static void print_help(const std::string& text) {
   std::cout << text << (text.ends_with('\n') ? "" : "\n");
 }
 
+// The subcommands parsed so far ("kbuild", "image check"), empty before any.
+static std::string subcommand_path(const CLI::App& app) {
+  std::string where;
+  for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+    sub = sub->get_subcommands().front();
+    where += (where.empty() ? "" : " ") + sub->get_name();
+  }
+  return where;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"ksimg", "ksimg"};
   try {
@@ -82,27 +92,25 @@ int run(int argc, char** argv) {
     std::cout << e.what() << '\n';
     return 0;
   } catch (const CLI::ParseError& e) {
-    std::string where = "ksimg";
-    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
-      sub = sub->get_subcommands().front();
-      where += " " + sub->get_name();
-    }
+    std::string where = "ksimg " + subcommand_path(app);
+    if (where.back() == ' ') where.pop_back();
     std::cerr << where << ": " << e.what() << " (see '" << where << " --help')\n";
     return static_cast<int>(Exit::usage);
   } catch (const Error& e) {
     std::cerr << "ksimg: " << e.what() << '\n';
     return static_cast<int>(e.code());
   } catch (const std::filesystem::filesystem_error& e) {
-    // std::filesystem calls outside a module's own checks (create_directories, copy, ...).
-    // what() is "filesystem error: <operation>: <strerror> [path]"; errno_text adds the fix.
-    std::string op = e.what();
-    if (op.starts_with("filesystem error: ")) op.erase(0, 18);
-    op = op.substr(0, op.find(": "));
-    errno = e.code().value();
-    std::cerr << "ksimg: " << errno_text(op, e.path1().string()) << '\n';
+    // std::filesystem calls outside a module's own checks (create_directories, copy, ...):
+    // the operation, the path and the reason, with the fix when the disk is full.
+    std::cerr << "ksimg: " << describe_exception(e) << '\n';
     return static_cast<int>(Exit::failure);
   } catch (const std::exception& e) {
-    std::cerr << "ksimg: internal error: " << e.what() << '\n';
+    std::string step = subcommand_path(app);
+    std::cerr << "ksimg: "
+              << internal_error("ksimg", step.empty() ? "start-up" : step, e,
+                                "the command line and `ksimg --version`")
+                     .what()
+              << '\n';
     return static_cast<int>(Exit::failure);
   }
 }

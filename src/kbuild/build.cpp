@@ -33,14 +33,17 @@ void check_cell(const matrix::Matrix& m, const CellIdentity& id, const matrix::V
   auto other = other_image_for(m, id, v);
   if (!other) return;
   std::string msg = "kernel " + v.str() + " is not built by this image (kernelsmith:" + id.image_tag +
-                    "); use kernelsmith:" + *other + " (ksimg resolve " + v.str() + " --arch " + id.cell->arch +
-                    " says why)";
+                    "); use kernelsmith:" + *other + " (ksimg resolve " + v.str() + " --arch " +
+                    id.cell->arch + " says why)";
   if (!force) throw UsageError(msg + ", or pass --force");
   log::warn("!!! --force: " + msg);
-  log::warn("!!! building anyway with the wrong era's toolchain; the result is not what kernelsmith vouches for");
+  log::warn(
+      "!!! building anyway with the wrong era's toolchain; the result is not what kernelsmith vouches for");
 }
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
 
 nlohmann::ordered_json toolchain_facts(const Plan& p, const CellIdentity& id, Runner& r) {
   std::string gcc, ld;
@@ -55,8 +58,8 @@ nlohmann::ordered_json toolchain_facts(const Plan& p, const CellIdentity& id, Ru
   } catch (const Error&) {
     ld = id.recipe->binutils.value_or("unknown");
   }
-  return {{"recipe", id.recipe->name}, {"source", id.recipe->source()}, {"gcc", gcc},
-          {"binutils", ld},            {"libc", id.recipe->libc},       {"cross_compile", p.cross_compile}};
+  return {{"recipe", id.recipe->name}, {"source", id.recipe->source()},   {"gcc", gcc}, {"binutils", ld},
+          {"libc", id.recipe->libc},   {"cross_compile", p.cross_compile}};
 }
 
 // The image this runs in as the host named it (metadata.json image.ref/digest), for --dry-run.
@@ -72,26 +75,36 @@ void record_start(BuildContext& c, const CellIdentity& id, const std::map<std::s
   auto& d = c.meta.doc();
   auto get = [&](const char* k) -> nlohmann::ordered_json {
     auto it = env.find(k);
-    return it == env.end() || it->second.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(it->second);
+    return it == env.end() || it->second.empty() ? nlohmann::ordered_json(nullptr)
+                                                 : nlohmann::ordered_json(it->second);
   };
   d["kernel"] = {{"version", c.plan.version.str()}, {"release", nullptr}};
   d["era"] = c.plan.era;
   d["cell"] = c.plan.cell;
   d["arch"] = c.plan.arch;
   d["kernel_arch"] = c.plan.kernel_arch;
-  d["image"] = {{"tag", "kernelsmith:" + id.image_tag}, {"ref", get("KSIMG_IMAGE_REF")}, {"digest", get("KSIMG_IMAGE_DIGEST")}};
+  d["image"] = {{"tag", "kernelsmith:" + id.image_tag},
+                {"ref", get("KSIMG_IMAGE_REF")},
+                {"digest", get("KSIMG_IMAGE_DIGEST")}};
   d["source_date_epoch"] = get("SOURCE_DATE_EPOCH");
   d["quirks"] = nlohmann::ordered_json::array();
   for (const auto* q : c.plan.quirks)
-    d["quirks"].push_back({{"id", q->id}, {"action", matrix::kind_name(q->action.kind)}, {"reason", q->reason}});
-  d["make"] = {{"jobs", c.plan.jobs}, {"command", shell_join(c.plan.make_argv("SRC", {"<target>"}))}, {"env", c.plan.env},
-               {"wrapper", c.plan.wrapper_mode},
-               {"ccache", {{"mode", c.plan.ccache_mode},
-                           {"dir", c.plan.ccache_dir ? nlohmann::ordered_json(c.plan.ccache_dir->string()) : nullptr}}}};
+    d["quirks"].push_back(
+        {{"id", q->id}, {"action", matrix::kind_name(q->action.kind)}, {"reason", q->reason}});
+  d["make"] = {
+      {"jobs", c.plan.jobs},
+      {"command", shell_join(c.plan.make_argv("SRC", {"<target>"}))},
+      {"env", c.plan.env},
+      {"wrapper", c.plan.wrapper_mode},
+      {"ccache",
+       {{"mode", c.plan.ccache_mode},
+        {"dir", c.plan.ccache_dir ? nlohmann::ordered_json(c.plan.ccache_dir->string()) : nullptr}}}};
   d["config"] = {{"source", c.plan.config_source}};
   if (c.plan.boot)
-    d["config"]["boot_config"] = {{"cell", c.plan.boot->cell}, {"defconfig", c.plan.boot->defconfig},
-                                  {"enable", c.plan.boot->enable}, {"disable", c.plan.boot->disable}};
+    d["config"]["boot_config"] = {{"cell", c.plan.boot->cell},
+                                  {"defconfig", c.plan.boot->defconfig},
+                                  {"enable", c.plan.boot->enable},
+                                  {"disable", c.plan.boot->disable}};
   d["targets"] = nlohmann::ordered_json::object();
   for (const auto& t : c.plan.targets) d["targets"][t] = {{"status", "pending"}};
   d["artifacts"] = nlohmann::ordered_json::object();
@@ -108,7 +121,7 @@ void timed(BuildContext& c, const std::string& name, F&& f) {
   } catch (...) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     c.meta.step(name, cancel_signal() ? "killed" : "failed", s);
-    throw;
+    rethrow_step_failure(c, name);
   }
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   c.meta.step(name, status, s);
@@ -119,7 +132,9 @@ void prepare_source(BuildContext& c, const std::string& mirror) {
   bool writable = false;
   for (const auto& p : c.plan.patches) writable = writable || patch_needs_writable_tree(p);
   if (writable && !c.source.in_work_dir) c.source = writable_copy(c.source, c.plan, c.runner);
-  c.meta.doc()["source"] = {{"kind", c.source.kind}, {"origin", c.source.origin}, {"tree", c.source.tree.string()},
+  c.meta.doc()["source"] = {{"kind", c.source.kind},
+                            {"origin", c.source.origin},
+                            {"tree", c.source.tree.string()},
                             {"sha256", c.source.sha256 ? nlohmann::ordered_json(*c.source.sha256) : nullptr}};
   int major = std::atoi(c.plan.gcc.c_str());
   for (const auto& p : c.plan.patches) {
@@ -133,7 +148,8 @@ void prepare_source(BuildContext& c, const std::string& mirror) {
 void report_failure(const BuildContext& c, const Error& e) {
   if (c.runner.last_status() == 0) return;  // not a command's failure: the message says it all
   std::string tail = c.runner.tail(30);
-  if (!tail.empty()) std::cerr << "--- last lines of " << c.runner.log_path().string() << " ---\n" << tail << "---\n";
+  if (!tail.empty())
+    std::cerr << "--- last lines of " << c.runner.log_path().string() << " ---\n" << tail << "---\n";
   if (!c.runner.first_error().empty()) std::cerr << "first error: " << c.runner.first_error() << "\n";
   (void)e;
 }
@@ -148,6 +164,20 @@ void run_steps(BuildContext& c, const CellIdentity& id, const std::string& mirro
 }
 
 }  // namespace
+
+void rethrow_step_failure(BuildContext& c, const std::string& step) {
+  c.meta.doc()["failed_step"] = step;
+  c.meta.save();
+  try {
+    throw;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw internal_error(
+        "kbuild", step, e,
+        (c.plan.out / "metadata.json").string() + " and " + (c.plan.out / "build.log").string());
+  }
+}
 
 int run_build(const BuildOptions& o) {
   const auto& m = matrix::builtin();
@@ -166,7 +196,8 @@ int run_build(const BuildOptions& o) {
   fs::remove(plan.out / "build.log");
   install_signal_handlers();
   auto make_env = prepare_wrappers(plan);  // before the copy into c: it may point CC= at the compiler
-  BuildContext c{o, plan, Metadata(plan.out / "metadata.json"), Runner(plan.out / "build.log", std::move(make_env)), {}};
+  BuildContext c{
+      o, plan, Metadata(plan.out / "metadata.json"), Runner(plan.out / "build.log", std::move(make_env)), {}};
   record_start(c, id, env);
   auto t0 = std::chrono::steady_clock::now();
   try {
@@ -180,14 +211,15 @@ int run_build(const BuildOptions& o) {
     report_failure(c, e);
     c.meta.finish("failed", e.what());
     throw;
-  } catch (const std::exception& e) {  // filesystem and other library errors: still recorded
-    c.meta.finish("failed", e.what());
-    throw RuntimeError(e.what());
+  } catch (const std::exception& e) {  // outside any step (the steps convert their own)
+    auto err = internal_error("kbuild", "build", e, (plan.out / "metadata.json").string());
+    c.meta.finish("failed", err.what());
+    throw err;
   }
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   c.meta.finish("succeeded");
-  log::info("kbuild: built Linux " + v.str() + " in " + std::to_string(static_cast<int>(s)) + "s; outputs in " +
-            plan.out.string());
+  log::info("kbuild: built Linux " + v.str() + " in " + std::to_string(static_cast<int>(s)) +
+            "s; outputs in " + plan.out.string());
   return 0;
 }
 

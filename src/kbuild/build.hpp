@@ -38,6 +38,11 @@ struct BuildContext {
   Source source;
 };
 
+// Called from a catch block while step `step` fails: records it as metadata.json's
+// failed_step and rethrows, an Error as it is and any other exception (std::filesystem's,
+// the JSON library's) as an internal error naming the step, the path and what to report.
+[[noreturn]] void rethrow_step_failure(BuildContext& c, const std::string& step);
+
 // build_config.cpp: the config step (defconfig or .config, fragments, capability disables,
 // the check that every requested option stuck). Skipped when the inputs are unchanged and the
 // build dir already has a .config.
@@ -47,6 +52,17 @@ std::vector<Setting> requested_settings(const BuildOptions& o, const Plan& p);
 
 // build_targets.cpp: each target in turn, each recorded with status and duration.
 void build_targets(BuildContext& c);
+
+// What a target left in the build dir, taken into OUT. An arch or config for which the
+// target made nothing gives 0 (an empty dtbs/ or modules/), never an error.
+// Copies every *.dtb under BUILD/arch/KARCH/boot/dts (vendor subdirectories kept, as ARM has
+// them since 6.5) to OUT/dtbs, replacing it whole; returns how many.
+size_t collect_dtbs(const fs::path& build, const std::string& kernel_arch, const fs::path& out);
+// Kernel modules under DIR (OUT/modules after modules_install), compressed ones (.ko.xz,
+// .ko.gz, .ko.zst) included; 0 when DIR does not exist.
+size_t count_modules(const fs::path& dir);
+// Files under DIR (OUT/headers after headers_install); 0 when DIR does not exist.
+size_t count_files(const fs::path& dir);
 // Copies vmlinux, the boot image, System.map and .config to OUT and records their sha256.
 void collect_artifacts(BuildContext& c);
 

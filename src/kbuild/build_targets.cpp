@@ -1,7 +1,8 @@
-// The build's targets and artifacts (issue 6 items 4-5; boot images after
-// shared/reference/kernelsmith-facts.md §2.2, outputs after §5.1): vmlinux, the arch's boot
-// image, modules (+ modules_install into OUT/modules), dtbs (into OUT/dtbs), headers
-// (headers_install into OUT/headers) and the devel tree; then the artifacts with sha256s.
+// The build's targets and artifacts: vmlinux, the arch's boot image, modules (+
+// modules_install into OUT/modules), dtbs (into OUT/dtbs), headers (headers_install into
+// OUT/headers) and the devel tree; then the artifacts with sha256s. Each target's collection
+// step copes with an arch or config for which the target produced nothing (0 device trees,
+// 0 modules), and an unexpected failure names its target (rethrow_step_failure).
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -27,22 +28,9 @@ void make(BuildContext& c, const std::vector<std::string>& goals, const std::str
   c.runner.must(c.plan.make_argv(c.source.tree, goals), label);
 }
 
-void copy_dtbs(BuildContext& c) {
-  fs::path from = c.plan.build / "arch" / c.plan.kernel_arch / "boot/dts", to = c.plan.out / "dtbs";
-  fs::remove_all(to);
-  int n = 0;
-  for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator(); ++it) {
-    if (it->path().extension() != ".dtb") continue;
-    fs::path dest = to / it->path().lexically_relative(from);
-    fs::create_directories(dest.parent_path());
-    fs::copy_file(it->path(), dest, fs::copy_options::overwrite_existing);
-    ++n;
-  }
-  log::info("  dtbs: " + std::to_string(n) + " device trees in " + to.string());
-}
-
-// Runs one target; returns "ok" or why it was skipped.
-std::string run_target(BuildContext& c, const std::string& t) {
+// Runs one target; returns "ok" or why it was skipped. What the target produced is counted
+// into rec (dtbs, modules, headers).
+std::string run_target(BuildContext& c, const std::string& t, json& rec) {
   if (t == "vmlinux") make(c, {"vmlinux"}, "vmlinux");
   if (t == "image") make(c, {*c.plan.boot_target}, *c.plan.boot_target);
   if (t == "modules") {
@@ -50,16 +38,19 @@ std::string run_target(BuildContext& c, const std::string& t) {
     make(c, {"modules"}, "modules");
     fs::remove_all(c.plan.out / "modules");
     make(c, {"modules_install", "INSTALL_MOD_PATH=" + (c.plan.out / "modules").string()}, "modules_install");
+    rec["count"] = count_modules(c.plan.out / "modules");
   }
   if (t == "dtbs") {
-    if (!fs::is_directory(c.source.tree / "arch" / c.plan.kernel_arch / "boot/dts")) return "skipped: no device trees for this arch";
+    if (!fs::is_directory(c.source.tree / "arch" / c.plan.kernel_arch / "boot/dts"))
+      return "skipped: no device trees for this arch";
     if (!config_on(c, "OF")) return "skipped: CONFIG_OF is not set";
     make(c, {"dtbs"}, "dtbs");
-    copy_dtbs(c);
+    rec["count"] = collect_dtbs(c.plan.build, c.plan.kernel_arch, c.plan.out);
   }
   if (t == "headers") {
     fs::remove_all(c.plan.out / "headers");
     make(c, {"headers_install", "INSTALL_HDR_PATH=" + (c.plan.out / "headers").string()}, "headers_install");
+    rec["count"] = count_files(c.plan.out / "headers");
   }
   if (t == "devel") make_devel(c);
   return "ok";
@@ -75,18 +66,68 @@ void check_elf(BuildContext& c, json& rec, const fs::path& f) {
   std::string head(6, '\0');
   std::ifstream in(f, std::ios::binary);
   if (!in.read(head.data(), 6)) return;
-  if (head.size() < 6 || head.compare(0, 4, "\x7f" "ELF") != 0) return;
+  if (head.size() < 6 || head.compare(0, 4,
+                                      "\x7f"
+                                      "ELF") != 0)
+    return;
   int bits = head[4] == 2 ? 64 : 32;
   std::string endian = head[5] == 2 ? "big" : "little";
   bool ok = bits == c.plan.bits && endian == c.plan.endian;
   rec["elf"] = {{"bits", bits}, {"endian", endian}, {"matches_arch", ok}};
   if (!ok)
-    log::warn("!!! vmlinux is a " + std::to_string(bits) + "-bit " + endian + "-endian ELF, but this image's arch " +
-              c.plan.arch + " is " + std::to_string(c.plan.bits) + "-bit " + c.plan.endian +
-              "-endian: check the config's endianness/word-size choice");
+    log::warn("!!! vmlinux is a " + std::to_string(bits) + "-bit " + endian +
+              "-endian ELF, but this image's arch " + c.plan.arch + " is " + std::to_string(c.plan.bits) +
+              "-bit " + c.plan.endian + "-endian: check the config's endianness/word-size choice");
+}
+
+const char* count_noun(const std::string& target) {
+  return target == "dtbs" ? "device trees" : target == "modules" ? "modules" : "files";
+}
+
+// Regular files under dir whose name passes `keep`; 0 when dir does not exist.
+template <class Keep>
+size_t count_under(const fs::path& dir, Keep keep) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  size_t n = 0;
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it)
+    n += it->is_regular_file() && keep(it->path().filename().string());
+  return n;
 }
 
 }  // namespace
+
+size_t count_modules(const fs::path& dir) {
+  return count_under(dir, [](const std::string& name) {
+    for (const char* ext : {".ko", ".ko.xz", ".ko.gz", ".ko.zst"})
+      if (name.ends_with(ext)) return true;
+    return false;
+  });
+}
+
+size_t count_files(const fs::path& dir) {
+  return count_under(dir, [](const std::string&) { return true; });
+}
+
+size_t collect_dtbs(const fs::path& build, const std::string& kernel_arch, const fs::path& out) {
+  fs::path from = build / "arch" / kernel_arch / "boot/dts", to = out / "dtbs", tmp = out / "dtbs.partial";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  size_t n = 0;
+  std::error_code ec;
+  if (fs::is_directory(from, ec)) {  // an arch whose `make dtbs` built nothing may not even make the dir
+    for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator(); ++it) {
+      if (!it->is_regular_file() || it->path().extension() != ".dtb") continue;
+      fs::path dest = tmp / it->path().lexically_relative(from);
+      fs::create_directories(dest.parent_path());
+      fs::copy_file(it->path(), dest);
+      ++n;
+    }
+  }
+  fs::remove_all(to);
+  fs::rename(tmp, to);
+  return n;
+}
 
 void build_targets(BuildContext& c) {
   for (const auto& t : c.plan.targets) {
@@ -95,17 +136,21 @@ void build_targets(BuildContext& c) {
     rec["status"] = "running";
     c.meta.save();
     auto t0 = std::chrono::steady_clock::now();
-    auto secs = [&] { return static_cast<double>(static_cast<long long>(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 10)) / 10; };
+    auto secs = [&] {
+      return static_cast<double>(static_cast<long long>(
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 10)) /
+             10;
+    };
     try {
-      std::string st = run_target(c, t);
+      std::string st = run_target(c, t, rec);
       rec["status"] = st == "ok" ? "ok" : "skipped";
       if (st != "ok") rec["reason"] = st.substr(9), log::info("  " + t + ": " + st);
+      if (rec.contains("count")) log::info("  " + t + ": " + rec["count"].dump() + " " + count_noun(t));
     } catch (...) {
       rec["status"] = cancel_signal() ? "killed" : "failed";
       rec["seconds"] = secs();
       rec["cpu_seconds"] = c.meta.cpu_lap();
-      c.meta.save();
-      throw;
+      rethrow_step_failure(c, t);
     }
     rec["seconds"] = secs();
     rec["cpu_seconds"] = c.meta.cpu_lap();
@@ -116,7 +161,9 @@ void build_targets(BuildContext& c) {
 void collect_artifacts(BuildContext& c) {
   auto& a = c.meta.doc()["artifacts"];
   const fs::path& b = c.plan.build;
-  auto has = [&](const char* t) { return std::find(c.plan.targets.begin(), c.plan.targets.end(), t) != c.plan.targets.end(); };
+  auto has = [&](const char* t) {
+    return std::find(c.plan.targets.begin(), c.plan.targets.end(), t) != c.plan.targets.end();
+  };
   bool vmlinux = has("vmlinux"), image = has("image");
   std::vector<std::pair<fs::path, std::string>> files;
   if (vmlinux) files = {{b / "vmlinux", "vmlinux"}, {b / "System.map", "System.map"}};
@@ -133,11 +180,10 @@ void collect_artifacts(BuildContext& c) {
   a[".config"] = artifact(c.plan.out / ".config", c.plan.out);
   if (auto rel = files::read_if_exists(b / "include/config/kernel.release"))
     c.meta.doc()["kernel"]["release"] = rel->substr(0, rel->find('\n'));
-  if (fs::is_directory(c.plan.out / "modules")) {
-    size_t n = 0;
-    for (auto& e : fs::recursive_directory_iterator(c.plan.out / "modules")) n += e.path().extension() == ".ko";
-    a["modules"] = {{"path", "modules"}, {"count", n}};
-  }
+  if (fs::is_directory(c.plan.out / "modules"))
+    a["modules"] = {{"path", "modules"}, {"count", count_modules(c.plan.out / "modules")}};
+  if (has("dtbs") && fs::is_directory(c.plan.out / "dtbs"))
+    a["dtbs"] = {{"path", "dtbs"}, {"count", count_files(c.plan.out / "dtbs")}};
   c.meta.save();
 }
 

@@ -41,4 +41,14 @@ struct DataError : Error {
 // "strerror(errno)" with the operation and path, for RuntimeError messages.
 std::string errno_text(const std::string& what, const std::string& path);
 
+// One line for an exception that is not an Error (std::filesystem, nlohmann::json, the
+// standard library): a filesystem error as "OPERATION PATH: strerror" (what() would read
+// "filesystem error: OPERATION: strerror [PATH]"), anything else as its what().
+std::string describe_exception(const std::exception& e);
+
+// The Error for an unexpected failure of `step` in `program`: the step, what failed (with
+// its path), that it is a bug, and what to attach to the report. Exit code 1.
+RuntimeError internal_error(const std::string& program, const std::string& step, const std::exception& e,
+                            const std::string& attach);
+
 }  // namespace ksimg

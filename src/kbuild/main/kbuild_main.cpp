@@ -5,8 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "kbuild/build.hpp"
 #include "kbuild/cell.hpp"
@@ -72,11 +72,17 @@ std::vector<std::string> split_commas(const std::vector<std::string>& in) {
 }
 
 void add_build(CLI::App& app, kbuild::BuildOptions& o, std::vector<std::string>& targets, int& rc) {
-  auto* b = app.add_subcommand("build", "Build a kernel (the default: `kbuild 5.10.223` = `kbuild build 5.10.223`)");
+  auto* b = app.add_subcommand("build",
+                               "Build a kernel (the default: `kbuild 5.10.223` = `kbuild build 5.10.223`)");
   b->add_option("VERSION", o.version, "Kernel version, e.g. 5.10.223")->required();
-  b->add_option("--source", o.source, "Kernel tree (used read-only) or tarball (.tar.xz/.tar.gz); default /src when it exists, else download");
-  b->add_option("--mirror", o.mirror, "kernel.org-layout mirror root (env KSIMG_KERNEL_MIRROR; default https://cdn.kernel.org/pub/linux/kernel)");
-  b->add_option("--sha256", o.sha256, "Expected sha256 of the tarball (else from the mirror's sha256sums.asc)");
+  b->add_option("--source", o.source,
+                "Kernel tree (used read-only) or tarball (.tar.xz/.tar.gz); default /src when it exists, "
+                "else download");
+  b->add_option("--mirror", o.mirror,
+                "kernel.org-layout mirror root (env KSIMG_KERNEL_MIRROR; default "
+                "https://cdn.kernel.org/pub/linux/kernel)");
+  b->add_option("--sha256", o.sha256,
+                "Expected sha256 of the tarball (else from the mirror's sha256sums.asc)");
   b->add_option("-o,--out", o.out, "Output dir (default /out)");
   b->add_option("--build-dir", o.build_dir, "Build dir (default OUT/build; reused = incremental)");
   b->add_option("--work-dir", o.work_dir, "Where tarballs are downloaded and extracted (default OUT/work)");
@@ -85,16 +91,25 @@ void add_build(CLI::App& app, kbuild::BuildOptions& o, std::vector<std::string>&
   b->add_option("--enable", o.enable, "Set CONFIG_SYM=y (repeatable)");
   b->add_option("--disable", o.disable, "Turn CONFIG_SYM off (repeatable)");
   b->add_option("--fragment", o.fragments, "Config fragment file, merged in order (repeatable)");
-  b->add_flag("--config-strict", o.config_strict, "Fail when the supplied .config names symbols the tree does not define");
-  b->add_option("--targets", targets, "Comma list of vmlinux,image,modules,dtbs,headers,devel (default vmlinux,image,modules,dtbs)");
+  b->add_flag("--config-strict", o.config_strict,
+              "Fail when the supplied .config names symbols the tree does not define");
+  b->add_option(
+      "--targets", targets,
+      "Comma list of vmlinux,image,modules,dtbs,headers,devel (default vmlinux,image,modules,dtbs)");
   b->add_option("-j,--jobs", o.jobs, "Parallel jobs (default: the CPUs available)");
   b->add_option("--ccache-dir", o.ccache_dir, "ccache dir (env CCACHE_DIR); used when set and ccache exists");
   b->add_flag("--no-ccache", o.no_ccache, "Compile without ccache even when CCACHE_DIR is set");
   b->add_flag("--force", o.force, "Build a version that belongs to another image (loud warning)");
   b->add_flag("--dry-run", o.dry_run, "Print the plan (quirks, config steps, make commands) and exit");
-  b->add_flag("--boot-config", o.boot_config, "Configure with this cell's boot config (defconfig + enable + disable of matrix/arches.json boot.<era>); --enable/--disable add to it");
-  b->add_option("--boot-config-data", o.boot_config_data, "The boot config as JSON (ksimg kbuild passes its own)")->group("");
-  b->add_flag("--boot-test", o.boot_test, "Boot the result in qemu afterwards (needs the cell's qemu-system-* on PATH; exit 5 if it does not boot)");
+  b->add_flag("--boot-config", o.boot_config,
+              "Configure with this cell's boot config (defconfig + enable + disable of matrix/arches.json "
+              "boot.<era>); --enable/--disable add to it");
+  b->add_option("--boot-config-data", o.boot_config_data,
+                "The boot config as JSON (ksimg kbuild passes its own)")
+      ->group("");
+  b->add_flag("--boot-test", o.boot_test,
+              "Boot the result in qemu afterwards (needs the cell's qemu-system-* on PATH; exit 5 if it does "
+              "not boot)");
   b->callback([&] {
     o.targets = split_commas(targets);
     if (o.boot_test) kbuild::check_boot_test(o);
@@ -104,7 +119,8 @@ void add_build(CLI::App& app, kbuild::BuildOptions& o, std::vector<std::string>&
 }
 
 void add_module(CLI::App& app, kbuild::ModuleOptions& mo) {
-  auto* m = app.add_subcommand("module", "Build an out-of-tree module against a devel tree (kbuild build --targets devel)");
+  auto* m = app.add_subcommand(
+      "module", "Build an out-of-tree module against a devel tree (kbuild build --targets devel)");
   m->add_option("DIR", mo.dir, "Module source dir (a kbuild Makefile with obj-m)")->required();
   m->add_option("--kernel", mo.kernel, "The devel tree: OUT/devel of a kbuild build")->required();
   m->add_option("-o,--out", mo.out, "Where the .ko files go (default /out)");
@@ -150,8 +166,10 @@ int main(int argc, char** argv) {
       "  kbuild 5.10.223 --boot-config -o /out        # then on the host: ksimg boot-test OUT\n"
       "  kbuild module /src/mymod --kernel /out/devel -o /out/mod\n"
       "  kbuild info; kbuild check 5.10.223\n"
-      "Exit codes: 0 ok, 1 build failed, 2 usage error or wrong image, 3 integrity (sha256, corrupt tarball),\n"
-      "4 invalid data, 5 built but --boot-test's boot failed, 128+N killed by signal N (metadata.json status \"killed\").");
+      "Exit codes: 0 ok, 1 build failed, 2 usage error or wrong image, 3 integrity (sha256, corrupt "
+      "tarball),\n"
+      "4 invalid data, 5 built but --boot-test's boot failed, 128+N killed by signal N (metadata.json status "
+      "\"killed\").");
   try {
     app.parse(args_of(argc, argv));
     return rc;
@@ -160,8 +178,9 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     std::cerr << "kbuild: " << e.what() << "\n";
     return static_cast<int>(e.code());
-  } catch (const std::exception& e) {
-    std::cerr << "kbuild: internal error: " << e.what() << "\n";
+  } catch (const std::exception& e) {  // the build converts its own; this is the rest (start-up, info)
+    std::cerr << "kbuild: "
+              << internal_error("kbuild", "start-up", e, "the command line and `kbuild info`").what() << "\n";
     return 1;
   }
 }
