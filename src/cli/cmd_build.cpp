@@ -2,6 +2,7 @@
 // from the lock into an OCI layout, their smoke check in podman, and loading them into
 // podman's storage as localhost/kernelsmith:<tag>.
 #include <iostream>
+#include <set>
 #include <utility>
 
 #include "cli/build_options.hpp"
@@ -9,7 +10,10 @@
 #include "layers/cell_build.hpp"
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
+#include "oci/inspect.hpp"
+#include "oci/layer.hpp"
 #include "oci/layout.hpp"
+#include "registry/images_lock.hpp"
 #include "run/podman.hpp"
 #include "run/smoke.hpp"
 #include "util/error.hpp"
@@ -101,17 +105,46 @@ void build(const CellOpts& o) {
   if (o.json) std::cout << all.dump(2) << "\n";
 }
 
+// Gzip bytes depend on the libdeflate version (docs/oci.md): when the one recorded for the
+// tag's pin in images.lock.json, or in the layout image's layers, is not this ksimg's, a
+// rebuild gives other blob digests (the diff_ids stay the same).
+void warn_deflate_drift(const std::string& tag, const std::string& where, const std::string& profile) {
+  auto here = oci::libdeflate_version(), v = oci::libdeflate_version_of(profile);
+  if (v.empty() || v == here) return;
+  log::warn(tag + ": " + where + " was compressed with libdeflate " + v + ", this ksimg has " + here +
+            ": a rebuild gives other gzip layer digests (same diff_ids); rebuild with libdeflate " + v +
+            " to reproduce it, or rebuild, push and re-pin");
+}
+
+void warn_pin_drift(const std::string& tag) {
+  auto lock = registry::default_images_lock();
+  if (auto pin = registry::find_pin(lock, tag))
+    for (const auto& c : pin->compressors)
+      warn_deflate_drift(tag, "the digest pinned in " + lock.string(), c);
+}
+
+void warn_layout_drift(const oci::Layout& layout, const std::string& tag) {
+  std::set<std::string> seen;
+  for (const auto& l : oci::inspect_image(layout, tag).layers) {
+    auto c = l.descriptor.annotations.find(std::string(oci::compressor_annotation));
+    if (c != l.descriptor.annotations.end() && seen.insert(c->second).second)
+      warn_deflate_drift(tag, "the image in the layout", c->second);
+  }
+}
+
 void check_or_load(const CellOpts& o, bool check) {
   auto layout = oci::Layout::open(o.layout);
   const auto& m = matrix::get(global().data_dir);
   for (const auto& cell : selected_cells(o)) {
     auto [c, r] = layers::pick_cell(m, cell, source_of(o));
     std::string tag = layers::cell_tag(*c, *r);
+    if (check) warn_pin_drift(tag);
     if (!layout.find_tag(tag))
       throw UsageError(o.layout + " has no image " + tag + "; build it first: ksimg build --cell " + cell);
-    if (check)
+    if (check) {
+      warn_layout_drift(layout, tag);
       smoke(o.layout, tag, *c, *r);
-    else
+    } else
       run::load(o.layout, tag);
     std::cout << run::local_name(tag) << "\n";
   }
@@ -152,7 +185,10 @@ void add_cell_commands(CLI::App& app) {
   auto* chk =
       app.add_subcommand("check", "Smoke-check built cell images in podman (compile, link, check the ELF)");
   add_cell_selection(chk, *c);
-  chk->footer("Example:\n  ksimg check --cell k4/mipsel");
+  chk->footer(
+      "Also warns when the libdeflate version recorded for the image (its pin in images.lock.json,\n"
+      "$KSIMG_IMAGES_LOCK, or its layers) differs from this ksimg's: a rebuild would give other gzip\n"
+      "digests.\n\nExample:\n  ksimg check --cell k4/mipsel");
   chk->callback([c] { check_or_load(*c, true); });
 
   auto l = std::make_shared<CellOpts>();

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "oci/inspect.hpp"
+#include "oci/layer.hpp"
 #include "oci/layout.hpp"
 #include "util/error.hpp"
 
@@ -51,6 +52,8 @@ void print_text(const oci::ImageInfo& i) {
     std::cout << "  " << n + 1 << ". " << l.descriptor.media_type << "  " << l.descriptor.size << " bytes\n"
               << "     digest:  " << l.descriptor.digest.str() << "\n"
               << "     diff_id: " << l.diff_id << "\n";
+    auto c = l.descriptor.annotations.find(std::string(oci::compressor_annotation));
+    if (c != l.descriptor.annotations.end()) std::cout << "     compressor: " << c->second << "\n";
   }
   std::cout << "env:" << (i.env.empty() ? " (none)" : "") << "\n";
   for (const auto& e : i.env) std::cout << "  " << e << "\n";

@@ -11,6 +11,8 @@
 #include "layers/cell_build.hpp"
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
+#include "oci/inspect.hpp"
+#include "oci/layer.hpp"
 #include "registry/credentials.hpp"
 #include "registry/push.hpp"
 #include "registry/reference.hpp"
@@ -94,7 +96,8 @@ void build_missing(const PushOpts& o, const std::vector<Item>& items, const oci:
 }
 
 // Repositories on the same registry that earlier pushes pinned: mount sources.
-std::vector<std::string> mount_sources(const registry::Pins& pins, const std::string& reg, const std::string& repo) {
+std::vector<std::string> mount_sources(const registry::Pins& pins, const std::string& reg,
+                                       const std::string& repo) {
   std::vector<std::string> out;
   std::set<std::string> seen{repo};
   for (const auto& [tag, p] : pins) {
@@ -102,6 +105,16 @@ std::vector<std::string> mount_sources(const registry::Pins& pins, const std::st
     if (r.registry == reg && seen.insert(r.repository).second) out.push_back(r.repository);
   }
   return out;
+}
+
+// The distinct compressor profiles of the image's layers, for its images.lock.json entry.
+std::vector<std::string> layer_compressors(const oci::Layout& layout, const std::string& tag) {
+  std::set<std::string> out;
+  for (const auto& l : oci::inspect_image(layout, tag).layers) {
+    auto c = l.descriptor.annotations.find(std::string(oci::compressor_annotation));
+    if (c != l.descriptor.annotations.end()) out.insert(c->second);
+  }
+  return {out.begin(), out.end()};
 }
 
 void push(const PushOpts& o) {
@@ -113,15 +126,18 @@ void push(const PushOpts& o) {
   for (const auto& it : items)
     if (!layout.find_tag(it.tag)) throw UsageError(o.layout + " has no image tagged " + it.tag);
   auto reg = open_registry(dest.registry, o.reg);
-  registry::PushOptions po{o.reg.jobs, {o.chunk_size, mount_sources(registry::read_images_lock(o.reg.images_lock),
-                                                                    dest.registry, repo)}};
+  registry::PushOptions po{
+      o.reg.jobs,
+      {o.chunk_size, mount_sources(registry::read_images_lock(o.reg.images_lock), dest.registry, repo)}};
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   TransferView view("push");
   for (const auto& it : items) {
     view.set_image(it.tag);
     auto res = registry::push_image(*reg, layout, {it.tag, repo, {it.tag}}, po, &view);
     registry::update_images_lock(o.reg.images_lock,
-                                 {{it.tag, {it.cell, res.reference, res.manifest.digest, res.manifest.size}}});
+                                 {{it.tag,
+                                   {it.cell, res.reference, res.manifest.digest, res.manifest.size,
+                                    layer_compressors(layout, it.tag)}}});
     log::info(it.tag + ": pushed " + Progress::bytes(res.bytes_sent) + ", skipped " +
               Progress::bytes(res.bytes_skipped) + " -> " + res.reference);
     if (o.reg.json)
@@ -140,7 +156,8 @@ void add_registry_commands(CLI::App& app) {
   sub->add_option("-c,--cell", o->cells, "Cell ERA/ARCH (repeatable); built first when not in the layout");
   sub->add_flag("--all", o->all, "Every supported cell");
   sub->add_option("-t,--tag", o->tags, "An image of the layout by tag (repeatable)");
-  sub->add_option("--to", o->to, "Destination REGISTRY[:PORT][/NAMESPACE]; images go to NAMESPACE/kernelsmith:<tag>")
+  sub->add_option("--to", o->to,
+                  "Destination REGISTRY[:PORT][/NAMESPACE]; images go to NAMESPACE/kernelsmith:<tag>")
       ->required();
   sub->add_option("-s,--source", o->source, "Toolchain source for cells that offer several");
   sub->add_option("--chunk-size", o->chunk_size,

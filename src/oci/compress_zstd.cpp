@@ -7,8 +7,8 @@
 #include <zstd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <cerrno>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -55,11 +55,12 @@ void check(size_t rc, const char* what) {
 
 class ZstdMt final : public Compressor {
  public:
-  explicit ZstdMt(int fd) : out_(fd), cctx_(ZSTD_createCCtx(), ZSTD_freeCCtx), queue_(4) {
+  ZstdMt(int fd, unsigned threads) : out_(fd), cctx_(ZSTD_createCCtx(), ZSTD_freeCCtx), queue_(4) {
     if (!cctx_) throw RuntimeError("zstd: cannot create a compression context");
     check(ZSTD_CCtx_setParameter(cctx(), ZSTD_c_compressionLevel, kLevel), "level");
     check(ZSTD_CCtx_setParameter(cctx(), ZSTD_c_checksumFlag, 1), "checksum");
-    size_t rc = ZSTD_CCtx_setParameter(cctx(), ZSTD_c_nbWorkers, static_cast<int>(compression_threads()));
+    size_t rc = ZSTD_CCtx_setParameter(cctx(), ZSTD_c_nbWorkers,
+                                       static_cast<int>(threads == 0 ? compression_threads() : threads));
     if (ZSTD_isError(rc))
       throw RuntimeError(
           "this libzstd was built without multithreading, which the pinned zstd profile needs");
@@ -141,8 +142,8 @@ class ZstdMt final : public Compressor {
 
 }  // namespace
 
-std::unique_ptr<Compressor> make_zstd(int fd) {
-  return std::make_unique<ZstdMt>(fd);
+std::unique_ptr<Compressor> make_zstd(int fd, unsigned threads) {
+  return std::make_unique<ZstdMt>(fd, threads);
 }
 
 }  // namespace ksimg::oci::detail

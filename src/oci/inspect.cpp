@@ -97,7 +97,8 @@ nlohmann::json to_json(const ImageInfo& info) {
                       {"mediaType", l.descriptor.media_type},
                       {"size", l.descriptor.size},
                       {"digest", l.descriptor.digest.str()},
-                      {"diffID", l.diff_id}});
+                      {"diffID", l.diff_id},
+                      {"annotations", l.descriptor.annotations}});
   }
   return {{"tag", info.tag},
           {"manifest", info.manifest.to_json()},

@@ -4,9 +4,9 @@
 // (OCI image-spec layer.md, image-layout.md; ../shared/design.md "Determinism").
 #include "oci/layer.hpp"
 
-#include <zlib.h>
-#include <optional>
 #include <zstd.h>
+
+#include <optional>
 
 #include "oci/detail/compress.hpp"
 #include "oci/detail/sources.hpp"
@@ -28,8 +28,24 @@ Compression parse_compression(std::string_view name) {
 
 std::string compression_profile(Compression c) {
   if (c == Compression::zstd)
-    return std::string("zstd level 3, checksum, multithreaded mode, libzstd ") + ZSTD_versionString();
-  return std::string("gzip level 6, 256 KiB blocks with 32 KiB dictionary, zlib ") + zlibVersion();
+    return std::string("zstd libzstd-") + ZSTD_versionString() + " level-3 checksum mt";
+  static_assert(detail::kGzipSlice % (1 << 10) == 0);
+  std::string slice = detail::kGzipSlice % (1 << 20) == 0 ? std::to_string(detail::kGzipSlice >> 20) + "MiB"
+                                                          : std::to_string(detail::kGzipSlice >> 10) + "KiB";
+  return std::string("gzip libdeflate-") + detail::libdeflate_version() + " level-" +
+         std::to_string(detail::kGzipLevel) + " slice-" + slice;
+}
+
+std::string libdeflate_version() {
+  return detail::libdeflate_version();
+}
+
+std::string libdeflate_version_of(std::string_view profile) {
+  constexpr std::string_view key = "libdeflate-";
+  auto at = profile.find(key);
+  if (at == std::string_view::npos) return {};
+  auto rest = profile.substr(at + key.size());
+  return std::string(rest.substr(0, rest.find(' ')));
 }
 
 struct LayerWriter::Impl {
@@ -146,7 +162,9 @@ Digest LayerWriter::write_tar(const std::function<void(const char*, size_t)>& si
 LayerResult LayerWriter::write(const Layout& layout) const {
   auto tmp = layout.begin_blob();
   auto c = impl_->opts.compression;
-  auto compressor = c == Compression::zstd ? detail::make_zstd(tmp->fd()) : detail::make_gzip(tmp->fd());
+  unsigned th = impl_->opts.threads;
+  auto compressor =
+      c == Compression::zstd ? detail::make_zstd(tmp->fd(), th) : detail::make_gzip(tmp->fd(), th);
   LayerResult r;
   std::optional<Progress> progress;
   if (!impl_->opts.progress_label.empty()) {
@@ -161,8 +179,11 @@ LayerResult LayerWriter::write(const Layout& layout) const {
   });
   auto blob = compressor->finish();
   r.entries = entry_count();
-  r.descriptor = {
-      std::string(layer_media_type(c)), blob.digest, static_cast<int64_t>(blob.size), {}, std::nullopt};
+  r.descriptor = {std::string(layer_media_type(c)),
+                  blob.digest,
+                  static_cast<int64_t>(blob.size),
+                  {{std::string(compressor_annotation), compression_profile(c)}},
+                  std::nullopt};
   layout.commit_blob(*tmp, blob.digest, r.descriptor.size);
   return r;
 }

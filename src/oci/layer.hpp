@@ -17,11 +17,13 @@
 //    and the others are typeflag '1' links to it;
 //  - character/block devices and fifos kept; sockets skipped with a warning;
 //  - the tar ends with its two zero blocks, without record padding.
-// Compression profiles (pinned; the blob digest depends on them and on the zlib/zstd code,
-// the diff_id does not):
-//  - gzip: zlib deflate level 6, block-parallel in 256 KiB blocks with a 32 KiB dictionary
-//    from the previous block; gzip header with no name, MTIME 0, XFL 0, OS 3;
+// Compression profiles (pinned; the blob digest depends on them and on the libdeflate/zstd
+// version, the diff_id does not; docs/oci.md):
+//  - gzip: the tar cut into 1 MiB slices, each one complete gzip member made by libdeflate
+//    at level 6 (libdeflate's header: no name, MTIME 0, XFL 0, OS 255); the members joined
+//    in order. Every gzip reader reads the members as one stream (RFC 1952 §2.2);
 //  - zstd: level 3, content checksum, libzstd multithreaded mode.
+// Each layer descriptor carries the profile as the annotation org.kernelsmith.compressor.
 // Threads: the caller's thread walks, reads and builds the tar and its diff_id; compression
 // runs on one worker per core; a writer thread hashes the compressed bytes and writes them.
 #pragma once
@@ -47,8 +49,15 @@ enum class Compression { gzip, zstd };
 std::string_view layer_media_type(Compression c);
 // "gzip" or "zstd"; throws UsageError otherwise.
 Compression parse_compression(std::string_view name);
-// The pinned profile, e.g. "gzip level 6, 256 KiB blocks, zlib 1.2.13", for records and logs.
+// The pinned profile, for records, logs and the layer annotation:
+// "gzip libdeflate-1.14 level-6 slice-1MiB" or "zstd libzstd-1.5.4 level-3 checksum mt".
 std::string compression_profile(Compression c);
+// The layer descriptor annotation that carries compression_profile().
+inline constexpr std::string_view compressor_annotation = "org.kernelsmith.compressor";
+// The libdeflate version this ksimg was built with ("1.14"), and the one named in a gzip
+// profile string (empty when the string names none).
+std::string libdeflate_version();
+std::string libdeflate_version_of(std::string_view profile);
 
 struct LayerOptions {
   int64_t source_date_epoch = 0;  // mtimes later than this are clamped to it
@@ -60,6 +69,8 @@ struct LayerOptions {
   // When set, write() shows "<label>" with bytes written against the files' total size on
   // a terminal (util/progress.hpp); nothing elsewhere.
   std::string progress_label;
+  // Compression worker threads; 0 = one per core. The blob bytes never depend on it.
+  unsigned threads = 0;
 };
 
 // Where a source's entries go in the layer.

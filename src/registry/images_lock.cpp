@@ -28,6 +28,14 @@ Pin parse_pin(const std::string& file, const std::string& tag, const nlohmann::j
   if (!d) throw bad("digest is not sha256:<64 hex>");
   p.digest = *d;
   p.size = e["size"].get<int64_t>();
+  if (e.contains("compressors")) {
+    const auto& c = e["compressors"];
+    if (!c.is_array()) throw bad("compressors must be a list of strings");
+    for (const auto& s : c) {
+      if (!s.is_string()) throw bad("compressors must be a list of strings");
+      p.compressors.push_back(s.get<std::string>());
+    }
+  }
   try {
     auto ref = parse_reference(p.reference);
     if (!ref.digest || *ref.digest != p.digest) throw bad("the reference does not end in @" + p.digest.str());
@@ -53,15 +61,19 @@ Pins read_images_lock(const std::filesystem::path& path) {
     throw DataError(path.string() + " is not JSON; fix it or delete it and push again");
   if (j.value("schema_version", 0) != 1)
     throw DataError(path.string() + ": schema_version must be 1 (this ksimg reads only version 1)");
-  if (!j.contains("images") || !j["images"].is_object()) throw DataError(path.string() + ": no \"images\" object");
+  if (!j.contains("images") || !j["images"].is_object())
+    throw DataError(path.string() + ": no \"images\" object");
   for (const auto& [tag, e] : j["images"].items()) out[tag] = parse_pin(path.string(), tag, e);
   return out;
 }
 
 std::string images_lock_json(const Pins& pins) {
   nlohmann::ordered_json images = nlohmann::ordered_json::object();
-  for (const auto& [tag, p] : pins)
-    images[tag] = {{"cell", p.cell}, {"reference", p.reference}, {"digest", p.digest.str()}, {"size", p.size}};
+  for (const auto& [tag, p] : pins) {
+    images[tag] = {
+        {"cell", p.cell}, {"reference", p.reference}, {"digest", p.digest.str()}, {"size", p.size}};
+    if (!p.compressors.empty()) images[tag]["compressors"] = p.compressors;
+  }
   nlohmann::ordered_json j = {{"schema_version", 1}, {"images", images}};
   return j.dump(2) + "\n";
 }

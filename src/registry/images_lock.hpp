@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "oci/digest.hpp"
 
@@ -17,6 +18,9 @@ struct Pin {
   std::string reference;  // "127.0.0.1:5000/ns/kernelsmith:k4-mipsel@sha256:<hex>"
   oci::Digest digest;     // the manifest digest (also in `reference`)
   int64_t size = 0;       // the manifest's size in bytes
+  // The compressor profiles of its layers (org.kernelsmith.compressor annotations, distinct,
+  // sorted), e.g. "gzip libdeflate-1.14 level-6 slice-1MiB"; empty for images without them.
+  std::vector<std::string> compressors;
 };
 
 using Pins = std::map<std::string, Pin>;  // image tag -> pin, sorted

@@ -2,11 +2,13 @@
 # Interop: images ksimg builds must be accepted by the OCI peers (OCI image-spec image-layout.md):
 # oci-image-tool validate, umoci unpack, skopeo inspect and copy to docker-archive, and podman
 # pull + run of a static binary inside the image. gzip and zstd layers; the tools in Debian 12
-# that predate tar+zstd (oci-image-tool 1.0.0-rc1, umoci 0.4.7) only see the gzip image.
+# that predate tar+zstd (oci-image-tool 1.0.0-rc1, umoci 0.4.7) only see the gzip image. The
+# first layer is several gzip members (3.5 MiB of noise sorted before /bin: > 1 MiB slice),
+# so /bin/hello lies in a later member and every peer must read past the first.
 set -euo pipefail
 : "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
 
-for tool in oci-image-tool umoci skopeo podman jq gcc; do
+for tool in oci-image-tool umoci skopeo podman jq gcc python3; do
   if ! command -v "$tool" >/dev/null; then
     echo "SKIP: $tool is not installed (scripts/install-deps installs it)"
     exit 77
@@ -28,6 +30,9 @@ if ! gcc -static -Os -o rootfs/bin/hello hello.c 2>gcc.log; then
   exit 77
 fi
 chmod 1777 rootfs/tmp
+mkdir -p rootfs/a
+python3 -c 'import random,sys; r=random.Random(7); sys.stdout.buffer.write(r.randbytes(3*1048576+500000))' >rootfs/a/noise
+noise_sum=$(sha256sum <rootfs/a/noise | cut -d' ' -f1)
 echo "built by ksimg" > extra/etc/motd
 tar -C extra -czf extra.tar.gz .
 
@@ -37,6 +42,8 @@ digest=$("$KSIMG" -q image build --layer rootfs --layer extra.tar.gz --env PATH=
 [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "build printed '$digest', not a digest"
 zdigest=$("$KSIMG" -q image build --layer rootfs --cmd /bin/hello --tag z1 --layout "$L" --compression zstd)
 
+[ "$("$KSIMG" inspect "$L:v1" --json | jq '.layers[0].size')" -gt 3000000 ] || fail "the first layer is not multi-member"
+
 echo "== oci-image-tool validate (this version implements imageLayout checks under --type image)"
 oci-image-tool validate --type image --ref name=v1 "$L" || fail "oci-image-tool rejected the layout"
 
@@ -45,6 +52,7 @@ umoci unpack --image "$L:v1" bundle >/dev/null || fail "umoci unpack failed"
 [ "$(bundle/rootfs/bin/hello)" = "hello from a ksimg image" ] || fail "unpacked binary does not run"
 [ "$(cat bundle/rootfs/etc/motd)" = "built by ksimg" ] || fail "second layer missing after umoci unpack"
 [ "$(stat -c %a bundle/rootfs/tmp)" = 1777 ] || fail "sticky /tmp lost"
+[ "$(sha256sum <bundle/rootfs/a/noise | cut -d' ' -f1)" = "$noise_sum" ] || fail "umoci unpacked other noise bytes"
 jq -e '.process.args == ["/bin/hello"]' bundle/config.json >/dev/null || fail "umoci runtime config lacks Cmd"
 
 echo "== skopeo inspect and copy"
@@ -88,4 +96,4 @@ if [ -n "$skipped" ]; then
   echo "SKIP: $skipped; every other peer accepted the images"
   exit 77
 fi
-echo "PASS: oci-image-tool, umoci, skopeo and podman accept ksimg images"
+echo "PASS: oci-image-tool, umoci, skopeo and podman accept ksimg images (multi-member gzip layer included)"

@@ -37,8 +37,10 @@ TEST_CASE("registry: chunk plans honour chunk size and OCI-Chunk-Min-Length") {
 
 TEST_CASE("registry: ?digest= added to Location verbatim") {
   auto d = oci::sha256("x");
-  CHECK(registry::with_digest("http://r/v2/a/blobs/uploads/u1", d) == "http://r/v2/a/blobs/uploads/u1?digest=" + d.str());
-  CHECK(registry::with_digest("http://r/up?_state=abc&x=1", d) == "http://r/up?_state=abc&x=1&digest=" + d.str());
+  CHECK(registry::with_digest("http://r/v2/a/blobs/uploads/u1", d) ==
+        "http://r/v2/a/blobs/uploads/u1?digest=" + d.str());
+  CHECK(registry::with_digest("http://r/up?_state=abc&x=1", d) ==
+        "http://r/up?_state=abc&x=1&digest=" + d.str());
   CHECK(registry::with_digest("http://r/up?", d) == "http://r/up?digest=" + d.str());
 }
 
@@ -57,8 +59,12 @@ TEST_CASE("registry: images lock merge, schema and errors") {
   CHECK(registry::read_images_lock(path).empty());
   CHECK_FALSE(registry::find_pin(path, "k4-mipsel"));
   auto d1 = oci::sha256("one"), d2 = oci::sha256("two");
-  registry::Pin a{"k4/mipsel", "127.0.0.1:5000/ns/kernelsmith:k4-mipsel@" + d1.str(), d1, 100};
-  registry::Pin b{"k6/arm64", "127.0.0.1:5000/ns/kernelsmith:k6-arm64@" + d2.str(), d2, 200};
+  registry::Pin a{"k4/mipsel", "127.0.0.1:5000/ns/kernelsmith:k4-mipsel@" + d1.str(), d1, 100, {}};
+  registry::Pin b{"k6/arm64",
+                  "127.0.0.1:5000/ns/kernelsmith:k6-arm64@" + d2.str(),
+                  d2,
+                  200,
+                  {"gzip libdeflate-1.14 level-6 slice-1MiB"}};
   registry::update_images_lock(path, {{"k4-mipsel", a}});
   registry::update_images_lock(path, {{"k6-arm64", b}});
   auto pins = registry::read_images_lock(path);
@@ -69,7 +75,10 @@ TEST_CASE("registry: images lock merge, schema and errors") {
   CHECK(got->digest == d2);
   CHECK(got->size == 200);
   CHECK(got->cell == "k6/arm64");
+  CHECK(got->compressors == std::vector<std::string>{"gzip libdeflate-1.14 level-6 slice-1MiB"});
+  CHECK(registry::find_pin(path, "k4-mipsel")->compressors.empty());
   std::string text = files::read(path);
+  CHECK(text.find("compressors") == text.rfind("compressors"));  // only where there are some
   CHECK(text.find("\"schema_version\": 1") != std::string::npos);
   CHECK(text.find("k4-mipsel") < text.find("k6-arm64"));
   a.size = 101;
@@ -82,6 +91,9 @@ TEST_CASE("registry: images lock merge, schema and errors") {
   files::write_atomic(path, R"({"schema_version":1,"images":{"t":{"reference":"r.example/x:t@)" + d1.str() +
                                 R"(","digest":")" + d2.str() + R"(","size":1}}})");
   CHECK_THROWS_WITH_AS(registry::read_images_lock(path), doctest::Contains("images.t"), DataError);
+  files::write_atomic(path, R"({"schema_version":1,"images":{"t":{"reference":"r.example/x:t@)" + d1.str() +
+                                R"(","digest":")" + d1.str() + R"(","size":1,"compressors":"gzip"}}})");
+  CHECK_THROWS_WITH_AS(registry::read_images_lock(path), doctest::Contains("compressors"), DataError);
 }
 
 namespace {
@@ -99,7 +111,9 @@ struct FakeRegistry {
   int puts = 0;
 
   void start() {
-    svr.Get("/v2/", [](const httplib::Request&, httplib::Response& res) { res.set_content("{}", "application/json"); });
+    svr.Get("/v2/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("{}", "application/json");
+    });
     svr.Get("/v2/.*/blobs/.*", [&](const httplib::Request&, httplib::Response& res) {
       std::lock_guard lk(mu);
       res.status = stored.empty() ? 404 : 200;
@@ -115,7 +129,8 @@ struct FakeRegistry {
       std::lock_guard lk(mu);
       std::string range = req.get_header_value("Content-Range");
       ranges.push_back(range);
-      if (range != std::to_string(upload.size()) + "-" + std::to_string(upload.size() + req.body.size() - 1)) {
+      if (range !=
+          std::to_string(upload.size()) + "-" + std::to_string(upload.size() + req.body.size() - 1)) {
         res.status = 416;
         return;
       }
@@ -153,7 +168,8 @@ TEST_CASE("registry: blob push monolithic and chunked, relative Locations, HEAD 
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
   auto file = tmp.path() / "blob";
   files::write_atomic(file, data);
-  oci::Descriptor desc{"application/octet-stream", oci::sha256(data), static_cast<int64_t>(data.size()), {}, {}};
+  oci::Descriptor desc{
+      "application/octet-stream", oci::sha256(data), static_cast<int64_t>(data.size()), {}, {}};
 
   FakeRegistry f;
   f.min_chunk = 3000;
