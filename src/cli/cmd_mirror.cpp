@@ -131,7 +131,10 @@ void add_selection(CLI::App* c, MirrorOpts& o) {
   c->add_option("--recipe", o.recipes, "A recipe whose sources to mirror (repeatable)");
   c->add_flag("--all", o.all, "Every cell's sources");
   c->add_option("--kernel", o.kernels, "A kernel tarball URL=SHA256 (repeatable)");
-  add_registry_flags(c, o.reg);
+  c->add_option("--tls-verify", o.reg.tls_verify, "Verify the registry's TLS certificate")
+      ->capture_default_str();
+  c->add_option("--ca-file", o.reg.ca_file, "Extra CA bundle (PEM) for the registry's certificate")
+      ->check(CLI::ExistingFile);
 }
 
 }  // namespace
