@@ -142,6 +142,27 @@ static void download_one(http::Transport& t, const http::RetryPolicy& retry, con
     throw IntegrityError(url + ": sha256 mismatch: expected " + sha256 + ", got " + actual);
 }
 
+// The source mirror's copy of `sha256`, moved to `dest` when its bytes match; nullopt when
+// there is no mirror, it lacks the blob, or it served other bytes (warned about).
+static std::optional<Fetched> from_mirror_verified(SourceMirror* mirror, const fs::path& root,
+                                                   const std::string& sha256, std::optional<uint64_t> size,
+                                                   const fs::path& dest) {
+  auto m = detail::from_mirror(mirror, root, {"", {}, sha256, ""});
+  if (!m) return std::nullopt;
+  uint64_t n = 0;
+  std::string got = oci::sha256_file(*m, &n).hex();
+  if (got == sha256 && (!size || n == *size)) {
+    fs::rename(*m, dest);
+    files::sync_dir(dest.parent_path());
+    log::info("fetched sha256 " + sha256 + " from source mirror " + mirror->name() + " (" + mib(n) + ")");
+    return Fetched{dest, false, mirror->name(), n};
+  }
+  fs::remove(*m);
+  log::warn("source mirror " + mirror->name() + " served bytes hashing to " + got + " for sha256 " + sha256 +
+            "; refused them, trying the upstream URLs");
+  return std::nullopt;
+}
+
 Fetched DownloadCache::fetch(http::Transport& t, const std::vector<std::string>& urls,
                              const std::string& sha256, std::optional<uint64_t> size, bool verify) const {
   fs::path dest = path_of(sha256);
@@ -153,19 +174,7 @@ Fetched DownloadCache::fetch(http::Transport& t, const std::vector<std::string>&
   fs::create_directories(root_ / "locks");
   files::FileLock lock(root_ / "locks" / (sha256 + ".lock"));
   if (auto p = lookup(sha256, size, verify)) return {*p, true, "", fs::file_size(*p)};  // fetched meanwhile
-  if (auto m = detail::from_mirror(mirror, root_, {"", urls, sha256, ""})) {
-    uint64_t n = 0;
-    std::string got = oci::sha256_file(*m, &n).hex();
-    if (got == sha256 && (!size || n == *size)) {
-      fs::rename(*m, dest);
-      files::sync_dir(dest.parent_path());
-      log::info("fetched sha256 " + sha256 + " from source mirror " + mirror->name() + " (" + mib(n) + ")");
-      return {dest, false, mirror->name(), n};
-    }
-    fs::remove(*m);
-    log::warn("source mirror " + mirror->name() + " served bytes hashing to " + got + " for sha256 " +
-              sha256 + "; refused them, trying the upstream URLs");
-  }
+  if (auto got = from_mirror_verified(mirror, root_, sha256, size, dest)) return *got;
   if (urls.empty())
     throw RuntimeError("source mirror " + mirror->name() + " could not serve sha256 " + sha256 +
                        " and no URL is given for it; push it there ('ksimg mirror push')");
