@@ -51,6 +51,8 @@ static void configure(CLI::App& app) {
   add_login_commands(app);
   add_kbuild(app);
   add_boot_test(app);
+  add_hash(app);
+  add_mirror(app);
 }
 
 static void print_help(const std::string& text) {

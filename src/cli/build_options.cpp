@@ -37,6 +37,10 @@ void add_build_options(CLI::App* sub, BuildOpts& o) {
   sub->add_option("--tarball-mirror", o.tarball_mirror,
                   "Base URL tried first for tarballs, as <URL>/<file name> (env KSIMG_TARBALL_MIRROR)")
       ->envname("KSIMG_TARBALL_MIRROR");
+  sub->add_option("--source-mirror", o.source_mirror,
+                  "Registry repository REG/REPO holding mirrored sources ('ksimg mirror push'), tried before "
+                  "any URL; what it serves is verified by the pin (env KSIMG_SOURCE_MIRROR)")
+      ->envname("KSIMG_SOURCE_MIRROR");
   sub->add_option("--keyring", o.keyring, "Keyring for Debian signatures (env KSIMG_DEBIAN_KEYRING)")
       ->envname("KSIMG_DEBIAN_KEYRING")
       ->capture_default_str();
@@ -61,6 +65,7 @@ layers::BuildContext build_context(const BuildOpts& o, http::Transport& t) {
   ctx.verify_cache = o.verify_cache;
   ctx.compression = oci::parse_compression(o.compression);
   ctx.transport = &t;
+  ctx.source_mirror = open_source_mirror(o.source_mirror);
   return ctx;
 }
 

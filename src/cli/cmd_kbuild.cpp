@@ -77,11 +77,12 @@ std::string stale_launcher(const oci::Layout& layout, const std::string& tag) {
   int64_t epoch = -1;
   for (const auto& e : info.env)
     if (e.rfind("SOURCE_DATE_EPOCH=", 0) == 0) epoch = std::strtoll(e.c_str() + 18, nullptr, 10);
-  if (info.layers.empty() || epoch < 0) return "it is not a kernelsmith cell image (no launcher layer or epoch)";
+  if (info.layers.empty() || epoch < 0)
+    return "it is not a kernelsmith cell image (no launcher layer or epoch)";
   auto want = layers::launcher_diff_id(kbuild, matrix::data_files(global().data_dir), epoch).str();
   if (info.layers.back().diff_id == want) return "";
-  return "its kbuild or data is not this ksimg's (launcher layer " + info.layers.back().diff_id.substr(7, 12) +
-         ", this ksimg's " + want.substr(7, 12) + ")";
+  return "its kbuild or data is not this ksimg's (launcher layer " +
+         info.layers.back().diff_id.substr(7, 12) + ", this ksimg's " + want.substr(7, 12) + ")";
 }
 
 // The layout's image for `tag`, loaded into podman's storage unless podman has that digest.
@@ -129,8 +130,8 @@ kh::ImageChoice choose_image(const KbuildOpts& o, const matrix::Resolution& res)
   if (auto l = layout_image(o.req.layout, res.image_tag, &stale)) return *l;
   if (!stale.empty())
     log::warn(res.image_tag + " in " + o.req.layout + " was built by another ksimg: " + stale +
-              "; rebuilding it (its other layers come from the cache; --image " + run::local_name(res.image_tag) +
-              " keeps the old one)");
+              "; rebuilding it (its other layers come from the cache; --image " +
+              run::local_name(res.image_tag) + " keeps the old one)");
   return built_image(o, res, !stale.empty());
 }
 
@@ -164,9 +165,9 @@ void boot_after_build(const kh::Request& r, const fs::path& out) {
   if (!r.boot_test || r.dry_run) return;
   auto b = boot_output_dir(out.string());
   if (b.ok() || b.status == "build-only") return;
-  throw Error(static_cast<Exit>(run::boot_failed_exit),
-              "the kernel built, but its boot test " + b.status + ": " + b.reason + " (log: " + b.log.string() +
-                  "; metadata.json has \"boot\")");
+  throw Error(static_cast<Exit>(run::boot_failed_exit), "the kernel built, but its boot test " + b.status +
+                                                            ": " + b.reason + " (log: " + b.log.string() +
+                                                            "; metadata.json has \"boot\")");
 }
 
 // What can be checked before anything slow (the image, the download): --targets names known
@@ -183,16 +184,20 @@ matrix::Resolution check_request(kh::Request& r, const matrix::Version& v, const
   return res;
 }
 
-// The kernel source: --source, else downloaded from the mirror into the download cache.
+// The kernel source: --source, else downloaded into the download cache: with --sha256, from
+// the source mirror first (--source-mirror), then from the kernel mirror.
 kh::SourcePlan host_source(const KbuildOpts& o, const matrix::Version& v) {
   if (!o.req.source.empty()) return kh::given_source(o.req.source);
   layers::DownloadCache cache(layers::default_cache_root(o.build.cache));
+  auto source_mirror = open_source_mirror(o.build.source_mirror);
+  cache.mirror = source_mirror.get();
   auto transport = http::make_transport();
   return kh::download_source(*transport, cache, kh::kernel_mirror(o.req.mirror), v, o.req.sha256);
 }
 
 // Runs kbuild in the image and turns a failure into ksimg's error (kbuild's exit status).
-void run_in_image(const kh::ImageChoice& img, const kh::Invocation& inv, const kh::Request& r, const fs::path& out) {
+void run_in_image(const kh::ImageChoice& img, const kh::Invocation& inv, const kh::Request& r,
+                  const fs::path& out) {
   log::debug("running: " + [&] {
     std::string s;
     for (const auto& a : run::podman_run_argv(img.name, inv.argv, inv.opts)) s += (s.empty() ? "" : " ") + a;
@@ -230,7 +235,8 @@ void run(KbuildOpts& o) {
     ccache = kh::ccache_dir(r.ccache_dir, res.image_tag);
     fs::create_directories(*ccache);
   }
-  run_in_image(img, kh::plan_invocation(r, v, src, out, ccache, img, static_cast<unsigned>(geteuid())), r, out);
+  run_in_image(img, kh::plan_invocation(r, v, src, out, ccache, img, static_cast<unsigned>(geteuid())), r,
+               out);
 }
 
 void add_flags(CLI::App* sub, KbuildOpts& o) {
@@ -266,8 +272,9 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
   sub->add_flag("--boot-config", r.boot_config,
                 "Configure with the cell's boot config (matrix/arches.json boot.<era>: defconfig + enable + "
                 "disable); --enable/--disable add to it");
-  sub->add_flag("--boot-test", r.boot_test,
-                "After the build, boot the kernel in qemu as `ksimg boot-test OUT` does (exit 5 if it does not boot)");
+  sub->add_flag(
+      "--boot-test", r.boot_test,
+      "After the build, boot the kernel in qemu as `ksimg boot-test OUT` does (exit 5 if it does not boot)");
   sub->add_flag("--dry-run", r.dry_run, "Print kbuild's plan (quirks, config steps, make commands) and exit");
   sub->add_flag("-t,--tty", r.tty, "Give the build a terminal (podman --tty)");
   add_layout_option(sub, r.layout);

@@ -25,5 +25,7 @@ void add_registry_commands(CLI::App& app);  // push, pull (cmd_push.cpp, cmd_pul
 void add_login_commands(CLI::App& app);     // login, logout (cmd_login.cpp)
 void add_kbuild(CLI::App& app);             // kbuild on the host (cmd_kbuild.cpp)
 void add_boot_test(CLI::App& app);          // boot-test (cmd_boot_test.cpp)
+void add_hash(CLI::App& app);               // hash (cmd_hash.cpp)
+void add_mirror(CLI::App& app);             // mirror push, mirror check (cmd_mirror.cpp)
 
 }  // namespace ksimg::cli

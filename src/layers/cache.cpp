@@ -51,6 +51,31 @@ struct Attempt {
 
 }  // namespace
 
+namespace detail {
+
+// The mirror's copy of `pin` in a fresh file under <root>/tmp, or nullopt when there is no
+// mirror or it lacks the source. A mirror that fails is warned about, not fatal: the URLs
+// are tried next (the pin decides what is accepted, wherever it came from).
+std::optional<fs::path> from_mirror(SourceMirror* mirror, const fs::path& root, const SourcePin& pin) {
+  if (!mirror) return std::nullopt;
+  fs::create_directories(root / "tmp");
+  fs::path tmp = root / "tmp" /
+                 ("mirror-" + std::to_string(::getpid()) + "-" +
+                  (pin.sha256.empty() ? oci::sha256(pin.nar_sha256).hex() : pin.sha256));
+  try {
+    if (mirror->fetch(pin, tmp)) return tmp;
+    log::info("source mirror " + mirror->name() + " does not hold " +
+              (pin.name.empty() ? pin.sha256 : pin.name) + "; trying the upstream URLs");
+  } catch (const Error& e) {
+    log::warn("source mirror " + mirror->name() + ": " + e.what() + "; trying the upstream URLs");
+  }
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  return std::nullopt;
+}
+
+}  // namespace detail
+
 fs::path default_cache_root(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (auto v = env("KSIMG_CACHE"); !v.empty()) return v;
@@ -117,16 +142,42 @@ static void download_one(http::Transport& t, const http::RetryPolicy& retry, con
     throw IntegrityError(url + ": sha256 mismatch: expected " + sha256 + ", got " + actual);
 }
 
+// The source mirror's copy of `sha256`, moved to `dest` when its bytes match; nullopt when
+// there is no mirror, it lacks the blob, or it served other bytes (warned about).
+static std::optional<Fetched> from_mirror_verified(SourceMirror* mirror, const fs::path& root,
+                                                   const std::string& sha256, std::optional<uint64_t> size,
+                                                   const fs::path& dest) {
+  auto m = detail::from_mirror(mirror, root, {"", {}, sha256, ""});
+  if (!m) return std::nullopt;
+  uint64_t n = 0;
+  std::string got = oci::sha256_file(*m, &n).hex();
+  if (got == sha256 && (!size || n == *size)) {
+    fs::rename(*m, dest);
+    files::sync_dir(dest.parent_path());
+    log::info("fetched sha256 " + sha256 + " from source mirror " + mirror->name() + " (" + mib(n) + ")");
+    return Fetched{dest, false, mirror->name(), n};
+  }
+  fs::remove(*m);
+  log::warn("source mirror " + mirror->name() + " served bytes hashing to " + got + " for sha256 " + sha256 +
+            "; refused them, trying the upstream URLs");
+  return std::nullopt;
+}
+
 Fetched DownloadCache::fetch(http::Transport& t, const std::vector<std::string>& urls,
                              const std::string& sha256, std::optional<uint64_t> size, bool verify) const {
   fs::path dest = path_of(sha256);
   if (auto p = lookup(sha256, size, verify)) return {*p, true, "", fs::file_size(*p)};
-  if (urls.empty()) throw UsageError("nothing to download sha256 " + sha256 + " from: no URL given");
+  if (urls.empty() && !mirror)
+    throw UsageError("nothing to download sha256 " + sha256 + " from: no URL given");
   fs::create_directories(root_ / "sha256");
   fs::create_directories(root_ / "tmp");
   fs::create_directories(root_ / "locks");
   files::FileLock lock(root_ / "locks" / (sha256 + ".lock"));
   if (auto p = lookup(sha256, size, verify)) return {*p, true, "", fs::file_size(*p)};  // fetched meanwhile
+  if (auto got = from_mirror_verified(mirror, root_, sha256, size, dest)) return *got;
+  if (urls.empty())
+    throw RuntimeError("source mirror " + mirror->name() + " could not serve sha256 " + sha256 +
+                       " and no URL is given for it; push it there ('ksimg mirror push')");
   std::string why;
   bool integrity = false;
   for (const auto& url : urls) {
@@ -149,8 +200,9 @@ Fetched DownloadCache::fetch(http::Transport& t, const std::vector<std::string>&
   std::string msg =
       "cannot download sha256 " + sha256 + " from any of " + std::to_string(urls.size()) + " URL(s): " + why;
   if (integrity) throw IntegrityError(msg + "; nothing was cached (fix the pin or the mirror)");
-  throw RuntimeError(
-      msg + "; check the network, or put a reachable mirror first (--tarball-mirror, --debian-mirror)");
+  throw RuntimeError(msg +
+                     "; check the network, or put a reachable mirror first (--source-mirror, "
+                     "--tarball-mirror, --debian-mirror)");
 }
 
 }  // namespace ksimg::layers

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,26 @@ namespace ksimg::layers {
 // The cache root: `flag` when set, else KSIMG_CACHE, else $XDG_CACHE_HOME/ksimg, else
 // $HOME/.cache/ksimg. UsageError when none of them gives a directory.
 std::filesystem::path default_cache_root(const std::string& flag = "");
+
+// One pinned source as the download cache and a source mirror see it: by `sha256` of its
+// bytes, or (empty sha256) by `nar_sha256`, the SRI NAR hash of the tree it unpacks to.
+struct SourcePin {
+  std::string name;  // file name ("gcc-4.4.7.tar.bz2"); the mirror's tag is derived from it
+  std::vector<std::string> urls;
+  std::string sha256;      // lowercase hex, or empty
+  std::string nar_sha256;  // "sha256-<base64>", or empty
+};
+
+// A source mirror tried before the URLs (`--source-mirror REG/REPO`; the registry client
+// implements it, the cli wires it in). fetch() writes the source's bytes to `dest` and
+// returns true, or returns false when the mirror does not hold it; it throws for a mirror
+// that cannot be reached or serves wrong bytes. The cache verifies what it wrote either way.
+class SourceMirror {
+ public:
+  virtual ~SourceMirror() = default;
+  virtual std::string name() const = 0;  // "REG/REPO", for messages
+  virtual bool fetch(const SourcePin& pin, const std::filesystem::path& dest) = 0;
+};
 
 struct Fetched {
   std::filesystem::path file;  // <root>/sha256/<hex>
@@ -47,7 +68,17 @@ class DownloadCache {
   Fetched fetch(http::Transport& t, const std::vector<std::string>& urls, const std::string& sha256,
                 std::optional<uint64_t> size = std::nullopt, bool verify = false) const;
 
+  // A source pinned by its tree (pin.nar_sha256, no sha256): the archive cached under
+  // <root>/nar/<hex of the NAR hash>, downloaded first when absent (the mirror, then each URL)
+  // and kept only when the tree it unpacks to (top directory stripped) has that NAR hash.
+  // IntegrityError naming the source, the URL and both hashes when no URL served that tree.
+  Fetched fetch_tree(http::Transport& t, const SourcePin& pin) const;
+
+  // A pinned source by whichever pin it has: fetch() for sha256, fetch_tree() for a tree.
+  Fetched fetch_source(http::Transport& t, const SourcePin& pin, bool verify = false) const;
+
   http::RetryPolicy retry;                 // for each URL
+  SourceMirror* mirror = nullptr;          // tried first by fetch() and fetch_tree() when set
   uint64_t max_bytes = uint64_t{8} << 30;  // when the size is unknown
 
  private:

@@ -52,13 +52,18 @@ ScriptPlan script_plan(const matrix::Recipe& recipe, const recipes::ScriptSpec& 
   return p;
 }
 
+std::string input_pin(const recipes::LockedInput& in) {
+  return in.sha256.empty() ? "nar:" + in.nar_sha256 : "sha256:" + in.sha256;
+}
+
 std::string script_cache_key(const ScriptPlan& plan, const std::string& base_diff_id) {
   json k{{"format", kScriptCacheFormat},
          {"script_sha256", oci::sha256(plan.script).hex()},
          {"env", plan.env},
          {"base", base_diff_id}};
   k["inputs"] = json::array();
-  for (const auto& in : plan.inputs) k["inputs"].push_back(in.name + "=" + in.sha256);
+  for (const auto& in : plan.inputs)  // a byte pin keeps the key it had before tree pins existed
+    k["inputs"].push_back(in.name + "=" + (in.sha256.empty() ? input_pin(in) : in.sha256));
   return oci::sha256(k.dump()).hex();
 }
 
@@ -101,20 +106,22 @@ Paths paths_for(const BuildContext& ctx, const std::string& recipe, const std::s
           s / "logs" / (recipe + "-" + key.substr(0, 12) + ".log")};
 }
 
-// Every input through the download cache (the tarball mirror first, by the input's name),
+// Every input through the download cache (the source mirror, then the tarball mirror by the
+// input's name, then its URLs; a tree-pinned input by its NAR hash),
 // hard-linked (or copied) into `dir` under its name.
 void stage_inputs(const BuildContext& ctx, const ScriptPlan& plan, const fs::path& dir) {
   DownloadCache cache(ctx.cache_root);
   fs::create_directories(dir);
+  cache.mirror = ctx.source_mirror.get();
   for (const auto& in : plan.inputs) {
-    std::vector<std::string> urls;
+    SourcePin pin{in.name, {}, in.sha256, in.nar_sha256};
     if (!ctx.tarball_mirror.empty()) {
       std::string m = ctx.tarball_mirror;
       while (m.ends_with('/')) m.pop_back();
-      urls.push_back(m + "/" + in.name);
+      pin.urls.push_back(m + "/" + in.name);
     }
-    urls.insert(urls.end(), in.urls.begin(), in.urls.end());
-    auto got = cache.fetch(*ctx.transport, urls, in.sha256, std::nullopt, ctx.verify_cache);
+    pin.urls.insert(pin.urls.end(), in.urls.begin(), in.urls.end());
+    auto got = cache.fetch_source(*ctx.transport, pin, ctx.verify_cache);
     log::info(in.name + ": " + (got.hit ? "cached " : "downloaded ") + got.file.string());
     std::error_code ec;
     fs::create_hard_link(got.file, dir / in.name, ec);
@@ -143,7 +150,10 @@ void write_record(const fs::path& file, const std::string& recipe, const ScriptP
                   const std::string& key, const std::string& base) {
   json r{{"recipe", recipe}, {"key", key}, {"base_diff_id", base}, {"env", plan.env}};
   r["inputs"] = json::array();
-  for (const auto& in : plan.inputs) r["inputs"].push_back({{"name", in.name}, {"sha256", in.sha256}});
+  for (const auto& in : plan.inputs)
+    r["inputs"].push_back(
+        {{"name", in.name},
+         {in.sha256.empty() ? "nar_sha256" : "sha256", in.sha256.empty() ? in.nar_sha256 : in.sha256}});
   r["script_sha256"] = oci::sha256(plan.script).hex();
   files::write_atomic(file, r.dump(2) + "\n");
 }
@@ -210,7 +220,7 @@ ToolchainLayer build_script(const BuildContext& ctx, const matrix::Recipe& recip
   out.layer = w.write(layout);
   out.cross_compile = recipe.triple + "-";
   out.path_dirs = {spec.install_dir + "/bin"};
-  for (const auto& in : plan.inputs) out.packages.push_back(in.name + "=sha256:" + in.sha256);
+  for (const auto& in : plan.inputs) out.packages.push_back(in.name + "=" + input_pin(in));
   out.source = "script " + spec.builder;
   out.target_roots = {spec.install_dir + "/" + recipe.triple, spec.install_dir + "/lib/gcc"};
   return out;

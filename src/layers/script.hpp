@@ -34,6 +34,9 @@ ScriptPlan script_plan(const matrix::Recipe& recipe, const recipes::ScriptSpec& 
 
 // The output cache key (hex): the script, the environment, every input's sha256, the base
 // layer's diff_id and a format number. Equal keys reuse the cached tree instead of building.
+// "sha256:<hex>" of an input pinned by its bytes, else "nar:sha256-<base64>".
+std::string input_pin(const recipes::LockedInput& in);
+
 std::string script_cache_key(const ScriptPlan& plan, const std::string& base_diff_id);
 
 // The last `lines` lines of `text`, without trailing newlines.

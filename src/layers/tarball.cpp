@@ -51,6 +51,7 @@ ToolchainLayer build_tarball(const BuildContext& ctx, const matrix::Recipe& reci
     throw UsageError("recipe " + recipe.name + " has no absolute install_dir; fix recipes/" + recipe.name +
                      ".json");
   DownloadCache cache(ctx.cache_root);
+  cache.mirror = ctx.source_mirror.get();
   auto got =
       cache.fetch(*ctx.transport, tarball_urls(ctx, locked), locked.sha256, std::nullopt, ctx.verify_cache);
   log::info(recipe.name + ": " + (got.hit ? "cached " : "downloaded ") + got.file.string());

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@
 
 namespace ksimg::layers {
 
+class SourceMirror;  // cache.hpp
+
 struct BuildContext {
   std::string data_dir;                       // matrix/ + recipes/ ("" = the built-in copy)
   std::optional<recipes::Lock> lock;          // the lock file's content; nullopt when there is none
@@ -35,15 +38,17 @@ struct BuildContext {
   bool verify_cache = false;                 // re-hash cached downloads before use
   std::optional<int64_t> source_date_epoch;  // default: the lock's
   oci::Compression compression = oci::Compression::gzip;
-  http::Transport* transport = nullptr;  // required
+  http::Transport* transport = nullptr;         // required
+  std::shared_ptr<SourceMirror> source_mirror;  // --source-mirror: tried before any URL; null = none
 };
 
 struct ToolchainLayer {
-  oci::LayerResult layer;              // the blob, already in the layout
-  std::string cross_compile;           // CROSS_COMPILE: "<triple>-"
-  std::vector<std::string> path_dirs;  // to put first in PATH ("/opt/toolchains/x/bin"); debian: install_dir/bin or none
-  std::vector<std::string> packages;   // for labels: "name=version" (debian), "<file>=sha256:<hex>" (tarball)
-  std::string source;                  // "debian bullseye", "bootlin 2020.08-1"
+  oci::LayerResult layer;     // the blob, already in the layout
+  std::string cross_compile;  // CROSS_COMPILE: "<triple>-"
+  std::vector<std::string>
+      path_dirs;  // to put first in PATH ("/opt/toolchains/x/bin"); debian: install_dir/bin or none
+  std::vector<std::string> packages;  // for labels: "name=version" (debian), "<file>=sha256:<hex>" (tarball)
+  std::string source;                 // "debian bullseye", "bootlin 2020.08-1"
   std::vector<std::string> target_roots;  // in-image dirs of target code (closure check skips them)
   int64_t source_date_epoch = 0;          // the mtime clamp the layer was written with
   bool pinned = true;                     // false: built with --allow-unpinned from an unpinned recipe

@@ -6,6 +6,7 @@
 
 #include "matrix/strict_json.hpp"
 #include "oci/digest.hpp"
+#include "oci/nar.hpp"
 #include "util/error.hpp"
 
 namespace ksimg::recipes {
@@ -43,8 +44,12 @@ ojson recipe_json(const LockedRecipe& r) {
   if (!r.reason.empty()) j["reason"] = r.reason;
   if (r.kind == "script" && r.status == "locked") {
     ojson in = ojson::array();
-    for (const auto& i : r.inputs)
-      in.push_back(ojson{{"name", i.name}, {"urls", i.urls}, {"sha256", i.sha256}});
+    for (const auto& i : r.inputs) {
+      ojson e{{"name", i.name}, {"urls", i.urls}};
+      if (!i.sha256.empty()) e["sha256"] = i.sha256;
+      if (!i.nar_sha256.empty()) e["nar_sha256"] = i.nar_sha256;
+      in.push_back(e);
+    }
     j["inputs"] = in;
   }
   return j;
@@ -63,9 +68,14 @@ LockedPackage package_from(const Node& n) {
 }
 
 LockedInput input_from(const Node& n) {
-  n.keys({"name", "urls", "sha256"});
-  LockedInput i{n.str("name"), n.strs("urls"), n.str("sha256")};
-  if (!oci::Digest::try_parse("sha256:" + i.sha256)) n.at("sha256").fail("expected 64 lowercase hex digits");
+  n.keys({"name", "urls", "sha256", "nar_sha256"});
+  LockedInput i{n.str("name"), n.strs("urls"), n.opt_str("sha256").value_or(""),
+                n.opt_str("nar_sha256").value_or("")};
+  if (i.sha256.empty() && i.nar_sha256.empty()) n.fail("pins the input by neither sha256 nor nar_sha256");
+  if (!i.sha256.empty() && !oci::Digest::try_parse("sha256:" + i.sha256))
+    n.at("sha256").fail("expected 64 lowercase hex digits");
+  if (!i.nar_sha256.empty() && !oci::from_sri(i.nar_sha256))
+    n.at("nar_sha256").fail("expected sha256-<base64>");
   return i;
 }
 

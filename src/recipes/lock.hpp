@@ -29,7 +29,8 @@ struct LockedPackage {
 struct LockedInput {
   std::string name;               // file name the build sees under /inputs
   std::vector<std::string> urls;  // tried in order
-  std::string sha256;
+  std::string sha256;             // of the bytes; "" when pinned by tree only
+  std::string nar_sha256 = {};    // "sha256-<base64>" of the unpacked tree; "" when pinned by bytes only
 };
 
 struct LockedRecipe {

@@ -1,12 +1,13 @@
 // Script recipe keys and lock entries (see script.hpp; schema: recipes/README.md "kind
-// script", lock: docs/lock.md). Every input is pinned by sha256 in the recipe itself; an
-// input whose upstream bytes could not be hashed yet says "sha256": null, which keeps the
-// recipe "pending" (never built) instead of inventing a hash.
+// script", lock: docs/lock.md). Every input is pinned in the recipe itself: by sha256 of its
+// bytes, or by nar_sha256 of its unpacked tree (a git archive, whose bytes are not stable);
+// an input with neither is refused when the recipes load, so no recipe is ever "pending".
 #include "recipes/script.hpp"
 
 #include <set>
 
 #include "oci/digest.hpp"
+#include "oci/nar.hpp"
 
 namespace ksimg::recipes {
 
@@ -30,18 +31,24 @@ bool value_char(char c) {
 }
 
 ScriptInput input_spec(const Node& n, std::set<std::string>& seen) {
-  n.keys({"name", "urls", "sha256"});
-  ScriptInput in{n.str("name"), n.strs("urls"), n.opt_str("sha256")};
+  n.keys({"name", "urls", "sha256", "nar_sha256"});
+  ScriptInput in{n.str("name"), n.strs("urls"), n.has("sha256") ? n.opt_str("sha256") : std::nullopt,
+                 n.opt_str("nar_sha256").value_or("")};
   if (!valid_input_name(in.name)) n.at("name").fail("expected a file name ([A-Za-z0-9._+-], no '/')");
   if (!seen.insert(in.name).second) n.at("name").fail("'" + in.name + "' is listed twice");
   if (in.urls.empty()) n.at("urls").fail("lists no URLs");
   for (const auto& u : in.urls)
     if (u.rfind("https://", 0) != 0 && u.rfind("http://", 0) != 0)
       n.at("urls").fail("'" + u + "' is not an http(s) URL");
-  if (!n.has("sha256"))
-    n.fail("missing key \"sha256\" (64 lowercase hex digits, or null while the pin is missing)");
+  if (!in.sha256 && in.nar_sha256.empty())
+    n.fail(
+        "is not pinned: give \"sha256\" (64 lowercase hex digits of the file) or \"nar_sha256\" "
+        "(sha256-<base64> of its unpacked tree, as 'ksimg hash --nar FILE' prints it)");
   if (in.sha256 && !oci::Digest::try_parse("sha256:" + *in.sha256))
-    n.at("sha256").fail("expected 64 lowercase hex digits (or null while the pin is missing)");
+    n.at("sha256").fail("expected 64 lowercase hex digits");
+  if (!in.nar_sha256.empty() && !oci::from_sri(in.nar_sha256))
+    n.at("nar_sha256")
+        .fail("expected sha256-<base64 of 32 bytes> (the SRI form flake.lock and 'ksimg hash --nar' write)");
   return in;
 }
 
@@ -99,20 +106,9 @@ LockedRecipe lock_script(const Spec& s) {
   LockedRecipe r;
   r.kind = "script";
   r.recipe_sha256 = s.recipe_sha256;
-  std::string missing;
-  size_t n = 0;
-  for (const auto& in : s.script.inputs) {
-    if (in.sha256)
-      r.inputs.push_back({in.name, in.urls, *in.sha256});
-    else
-      missing += (n++ ? ", " : "") + in.name;
-  }
-  r.status = n == 0 ? "locked" : "pending";
-  if (n == 0) return r;
-  r.inputs.clear();
-  r.reason = std::string("the pin is missing: input") + (n > 1 ? "s " : " ") + missing +
-             (n > 1 ? " have" : " has") + " sha256 null in recipes/" + s.name +
-             ".json; download from its URL, check it against upstream, and write its sha256 there";
+  r.status = "locked";  // script_spec refuses an input with neither pin
+  for (const auto& in : s.script.inputs)
+    r.inputs.push_back({in.name, in.urls, in.sha256.value_or(""), in.nar_sha256});
   return r;
 }
 

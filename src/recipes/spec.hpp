@@ -27,7 +27,8 @@ struct TarballSpec {
 struct ScriptInput {
   std::string name;                   // file name under /inputs ("gcc-4.4.7.tar.bz2")
   std::vector<std::string> urls;      // tried in order
-  std::optional<std::string> sha256;  // lowercase hex; nullopt: the pin is missing (null)
+  std::optional<std::string> sha256;  // lowercase hex of the bytes; nullopt: not pinned by bytes
+  std::string nar_sha256;             // "sha256-<base64>": NAR hash of the unpacked tree; "" = none
 };
 
 struct ScriptSpec {

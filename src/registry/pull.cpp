@@ -20,10 +20,7 @@ namespace {
 constexpr const char* kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
 constexpr const char* kDockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
 
-struct Fetched {
-  std::string bytes, media_type;
-  oci::Digest digest;
-};
+}  // namespace
 
 Fetched get_manifest(Session& s, const std::string& repo, const std::string& ref) {
   http::Request req;
@@ -38,10 +35,12 @@ Fetched get_manifest(Session& s, const std::string& repo, const std::string& ref
     f.media_type = j["mediaType"].get<std::string>();
   auto said = r.header("docker-content-digest");
   if (said && !said->empty() && *said != f.digest.str())
-    throw IntegrityError(s.registry().name() + "/" + repo + ":" + ref + ": the manifest hashes to " + f.digest.str() +
-                         " but the registry says " + *said + "; refusing it");
+    throw IntegrityError(s.registry().name() + "/" + repo + ":" + ref + ": the manifest hashes to " +
+                         f.digest.str() + " but the registry says " + *said + "; refusing it");
   return f;
 }
+
+namespace {
 
 bool is_index(const std::string& mt) {
   return mt == oci::media::index || mt == kDockerList;
@@ -60,7 +59,8 @@ std::string pick_platform(const Fetched& idx, const std::string& what) {
   throw UsageError(what + " is an index with no " + host.str() + " image");
 }
 
-// Downloads one blob into `tmp` (truncated for each try), checking size and digest.
+}  // namespace
+
 uint64_t fetch_blob(Session& s, const std::string& repo, const oci::Descriptor& d, files::AtomicFile& tmp,
                     const std::function<void(uint64_t)>& progress) {
   http::Request req;
@@ -70,30 +70,36 @@ uint64_t fetch_blob(Session& s, const std::string& repo, const oci::Descriptor& 
   uint64_t got = 0;
   http::Response r;
   try {
-    r = s.send_retry([&] {
-      if (::ftruncate(tmp.fd(), 0) != 0 || ::lseek(tmp.fd(), 0, SEEK_SET) != 0)
-        throw RuntimeError(errno_text("cannot truncate", tmp.temp_path().string()));
-      h = std::make_unique<oci::Sha256>();
-      got = 0;
-      return req;
-    }, repository_scope(repo, false), [&](std::string_view b) {
-      tmp.write(b);
-      h->update(b);
-      got += b.size();
-      if (progress) progress(got);
-    });
+    r = s.send_retry(
+        [&] {
+          if (::ftruncate(tmp.fd(), 0) != 0 || ::lseek(tmp.fd(), 0, SEEK_SET) != 0)
+            throw RuntimeError(errno_text("cannot truncate", tmp.temp_path().string()));
+          h = std::make_unique<oci::Sha256>();
+          got = 0;
+          return req;
+        },
+        repository_scope(repo, false),
+        [&](std::string_view b) {
+          tmp.write(b);
+          h->update(b);
+          got += b.size();
+          if (progress) progress(got);
+        });
   } catch (const http::TooLargeError&) {
-    throw IntegrityError("blob " + d.digest.str() + " from " + s.registry().name() + "/" + repo + " is larger than its " +
-                         std::to_string(d.size) + " bytes; refusing it, nothing was stored");
+    throw IntegrityError("blob " + d.digest.str() + " from " + s.registry().name() + "/" + repo +
+                         " is larger than its " + std::to_string(d.size) +
+                         " bytes; refusing it, nothing was stored");
   }
   if (!r.ok()) s.fail(req, r, "cannot download the blob");
   auto digest = h->finish();
   if (got != static_cast<uint64_t>(d.size) || digest != d.digest)
-    throw IntegrityError("blob " + d.digest.str() + " from " + s.registry().name() + "/" + repo + " arrived as " +
-                         std::to_string(got) + " bytes hashing to " + digest.str() + " (expected " +
-                         std::to_string(d.size) + " bytes); refusing it, nothing was stored");
+    throw IntegrityError("blob " + d.digest.str() + " from " + s.registry().name() + "/" + repo +
+                         " arrived as " + std::to_string(got) + " bytes hashing to " + digest.str() +
+                         " (expected " + std::to_string(d.size) + " bytes); refusing it, nothing was stored");
   return got;
 }
+
+namespace {
 
 // Downloads the blobs the layout lacks into temp files (verified), `jobs` at a time.
 std::vector<std::unique_ptr<files::AtomicFile>> download(Registry& reg, const std::string& repo,
@@ -123,13 +129,13 @@ std::vector<std::unique_ptr<files::AtomicFile>> download(Registry& reg, const st
 }  // namespace
 
 const std::string& manifest_accept() {
-  static const std::string a = std::string(oci::media::manifest) + ", " + std::string(oci::media::index) + ", " +
-                               kDockerManifest + ", " + kDockerList;
+  static const std::string a = std::string(oci::media::manifest) + ", " + std::string(oci::media::index) +
+                               ", " + kDockerManifest + ", " + kDockerList;
   return a;
 }
 
-PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& layout, const std::string& layout_tag,
-                      const PullOptions& opts, TransferEvents* ev) {
+PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& layout,
+                      const std::string& layout_tag, const PullOptions& opts, TransferEvents* ev) {
   oci::validate_tag(layout_tag);
   Session& s = reg.worker_session(0);
   Fetched m = get_manifest(s, ref.repository, ref.manifest_ref());
@@ -137,17 +143,21 @@ PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& la
     throw IntegrityError(ref.str() + ": the registry sent a manifest hashing to " + m.digest.str() +
                          "; refusing it, nothing was stored");
   if (is_index(m.media_type)) {
-    if (ref.digest || opts.manifest_size) throw UsageError(ref.str() + " pins an index; pin the platform manifest");
+    if (ref.digest || opts.manifest_size)
+      throw UsageError(ref.str() + " pins an index; pin the platform manifest");
     m = get_manifest(s, ref.repository, pick_platform(m, ref.str()));
   }
   if (opts.manifest_size && static_cast<int64_t>(m.bytes.size()) != *opts.manifest_size)
-    throw IntegrityError(ref.str() + ": the manifest has " + std::to_string(m.bytes.size()) + " bytes, the pin says " +
-                         std::to_string(*opts.manifest_size) + "; refusing it, nothing was stored");
+    throw IntegrityError(ref.str() + ": the manifest has " + std::to_string(m.bytes.size()) +
+                         " bytes, the pin says " + std::to_string(*opts.manifest_size) +
+                         "; refusing it, nothing was stored");
   if (m.media_type.empty()) m.media_type = std::string(oci::media::manifest);
   auto blobs = manifest_blobs(m.bytes);
-  PullResult res{layout_tag, "", {m.media_type, m.digest, static_cast<int64_t>(m.bytes.size()), {}, std::nullopt},
-                 {}, 0, 0};
-  res.reference = reg.name() + "/" + ref.repository + (ref.tag.empty() ? "" : ":" + ref.tag) + "@" + m.digest.str();
+  PullResult res{
+      layout_tag, "", {m.media_type, m.digest, static_cast<int64_t>(m.bytes.size()), {}, std::nullopt},
+      {},         0,  0};
+  res.reference =
+      reg.name() + "/" + ref.repository + (ref.tag.empty() ? "" : ":" + ref.tag) + "@" + m.digest.str();
   res.blobs.resize(blobs.size());
   auto tmps = download(reg, ref.repository, layout, blobs, opts.jobs, res.blobs, ev);
   for (size_t i = 0; i < blobs.size(); ++i) {

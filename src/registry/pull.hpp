@@ -11,6 +11,7 @@
 #include "oci/layout.hpp"
 #include "registry/push.hpp"
 #include "registry/reference.hpp"
+#include "util/files.hpp"
 
 namespace ksimg::registry {
 
@@ -27,8 +28,22 @@ struct PullResult {
   uint64_t bytes_received = 0, bytes_skipped = 0;
 };
 
-PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& layout, const std::string& layout_tag,
-                      const PullOptions& opts = {}, TransferEvents* events = nullptr);
+PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& layout,
+                      const std::string& layout_tag, const PullOptions& opts = {},
+                      TransferEvents* events = nullptr);
+
+// A manifest as the registry served it (GET end-3), its digest checked against the
+// Docker-Content-Digest header; RuntimeError (naming "no such image" on 404) when not served.
+struct Fetched {
+  std::string bytes, media_type;
+  oci::Digest digest;
+};
+Fetched get_manifest(Session& s, const std::string& repo, const std::string& ref);
+
+// Downloads blob `d` into `tmp` (truncated for each try), checking size and digest:
+// IntegrityError naming the registry and both digests when they differ. Returns the bytes.
+uint64_t fetch_blob(Session& s, const std::string& repo, const oci::Descriptor& d, files::AtomicFile& tmp,
+                    const std::function<void(uint64_t)>& progress = {});
 
 // The Accept header for manifests: OCI manifest and index, Docker schema 2 and manifest list.
 const std::string& manifest_accept();

@@ -65,7 +65,8 @@ bool blob_unknown(const http::Response& r) {
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("errors") || !j["errors"].is_array()) return false;
   for (const auto& e : j["errors"])
-    if (e.is_object() && (e.value("code", "") == "MANIFEST_BLOB_UNKNOWN" || e.value("code", "") == "BLOB_UNKNOWN"))
+    if (e.is_object() &&
+        (e.value("code", "") == "MANIFEST_BLOB_UNKNOWN" || e.value("code", "") == "BLOB_UNKNOWN"))
       return true;
   return false;
 }
@@ -77,6 +78,8 @@ bool blob_unknown(const http::Response& r) {
 // same blob finishes, and a manifest PUT that reads the link mid-write finds no blob
 // (concurrency.sh met it with three pushes of one image to one repository).
 constexpr int kManifestTries = 3;
+}  // namespace
+
 void put_manifest(Session& s, const std::string& repo, const std::string& ref, const oci::Descriptor& m,
                   const std::string& bytes, const std::function<void()>& recheck) {
   http::Request req;
@@ -87,17 +90,18 @@ void put_manifest(Session& s, const std::string& repo, const std::string& ref, c
   for (int attempt = 1;; ++attempt) {
     r = s.send_retry([&] { return req; }, repository_scope(repo, true));
     if (r.ok() || !blob_unknown(r) || attempt == kManifestTries) break;
-    log::warn(s.registry().name() + " refused manifest " + ref + " of " + repo + " (" + registry_errors(r.body) +
-              ") although it has every blob; checking the blobs and retrying (" + std::to_string(attempt) + "/" +
-              std::to_string(kManifestTries - 1) + ")");
+    log::warn(s.registry().name() + " refused manifest " + ref + " of " + repo + " (" +
+              registry_errors(r.body) + ") although it has every blob; checking the blobs and retrying (" +
+              std::to_string(attempt) + "/" + std::to_string(kManifestTries - 1) + ")");
     std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
     recheck();
   }
   if (!r.ok())
     s.fail(req, r,
-           blob_unknown(r) ? "the manifest was not stored: the registry still lacks a blob after " +
-                                 std::to_string(kManifestTries) + " tries; push again, or check the registry's storage"
-                           : "the manifest was not stored");
+           blob_unknown(r)
+               ? "the manifest was not stored: the registry still lacks a blob after " +
+                     std::to_string(kManifestTries) + " tries; push again, or check the registry's storage"
+               : "the manifest was not stored");
   auto got = r.header("docker-content-digest");
   if (got && !got->empty() && *got != m.digest.str())
     throw IntegrityError(s.registry().name() + " stored manifest " + m.digest.str() + " of " + repo + " as " +
@@ -113,6 +117,8 @@ bool tag_points_at(Session& s, const std::string& repo, const std::string& tag, 
   http::Response r = s.send_retry([&] { return req; }, repository_scope(repo, true));
   return r.status == 200 && r.header("docker-content-digest").value_or("") == d.str();
 }
+
+namespace {
 
 std::vector<BlobResult> push_blobs(Registry& reg, const oci::Layout& layout, const std::string& repo,
                                    const std::vector<oci::Descriptor>& blobs, const PushOptions& opts,
@@ -133,8 +139,8 @@ std::vector<BlobResult> push_blobs(Registry& reg, const oci::Layout& layout, con
 
 }  // namespace
 
-PushResult push_image(Registry& reg, const oci::Layout& layout, const PushRequest& req, const PushOptions& opts,
-                      TransferEvents* ev) {
+PushResult push_image(Registry& reg, const oci::Layout& layout, const PushRequest& req,
+                      const PushOptions& opts, TransferEvents* ev) {
   auto m = layout.find_tag(req.layout_tag);
   if (!m) throw UsageError(layout.root().string() + " has no image tagged " + req.layout_tag);
   std::string bytes = layout.read_blob(*m);
@@ -148,13 +154,14 @@ PushResult push_image(Registry& reg, const oci::Layout& layout, const PushReques
   PushResult res{req.layout_tag, req.repository, "", *m, {}, 0, 0};
   res.blobs = push_blobs(reg, layout, req.repository, blobs, opts, ev);
   Session* s = &reg.worker_session(0);
-  for (const auto& b : res.blobs)  // all blobs first, verified, before the manifest that needs them
+  for (const auto& b : res.blobs)           // all blobs first, verified, before the manifest that needs them
     if (b.action != BlobAction::skipped &&  // a skipped blob was just found by HEAD
         !blob_exists(*s, req.repository, b.desc.digest, repository_scope(req.repository, true)))
       throw RuntimeError(reg.name() + " does not have blob " + b.desc.digest.str() + " of " + req.repository +
                          " after it was pushed; the manifest was not pushed");
   for (const auto& b : res.blobs)
-    (b.action == BlobAction::uploaded ? res.bytes_sent : res.bytes_skipped) += static_cast<uint64_t>(b.desc.size);
+    (b.action == BlobAction::uploaded ? res.bytes_sent : res.bytes_skipped) +=
+        static_cast<uint64_t>(b.desc.size);
   auto tags = req.tags.empty() ? std::vector<std::string>{req.layout_tag} : req.tags;
   std::vector<std::string> todo;
   for (const auto& t : tags)

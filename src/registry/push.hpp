@@ -28,21 +28,29 @@ struct PushOptions {
 };
 
 struct PushRequest {
-  std::string layout_tag;        // the image in the layout
-  std::string repository;        // "ns/kernelsmith"
-  std::vector<std::string> tags; // registry tags to set (default: layout_tag)
+  std::string layout_tag;         // the image in the layout
+  std::string repository;         // "ns/kernelsmith"
+  std::vector<std::string> tags;  // registry tags to set (default: layout_tag)
 };
 
 struct PushResult {
   std::string layout_tag, repository;
-  std::string reference;   // "REG/ns/kernelsmith:tag@sha256:..."
+  std::string reference;  // "REG/ns/kernelsmith:tag@sha256:..."
   oci::Descriptor manifest;
   std::vector<BlobResult> blobs;  // config first, then layers in manifest order
   uint64_t bytes_sent = 0, bytes_skipped = 0;
 };
 
-PushResult push_image(Registry& reg, const oci::Layout& layout, const PushRequest& req, const PushOptions& opts,
-                      TransferEvents* events = nullptr);
+PushResult push_image(Registry& reg, const oci::Layout& layout, const PushRequest& req,
+                      const PushOptions& opts, TransferEvents* events = nullptr);
+
+// PUTs manifest `m` (its exact `bytes`) under `ref` (a digest or a tag); a MANIFEST_BLOB_UNKNOWN
+// answer calls `recheck` (make sure of the blobs) and retries, 3 tries in all.
+void put_manifest(Session& s, const std::string& repo, const std::string& ref, const oci::Descriptor& m,
+                  const std::string& bytes, const std::function<void()>& recheck);
+
+// True when `tag` already names manifest `d` (HEAD end-3 and its Docker-Content-Digest).
+bool tag_points_at(Session& s, const std::string& repo, const std::string& tag, const oci::Digest& d);
 
 // Runs fn(i, worker) for i in [0, n) on up to `jobs` threads (worker in [0, jobs) names the
 // thread, for per-thread sessions); rethrows the first exception after all threads stopped

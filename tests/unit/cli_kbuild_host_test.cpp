@@ -1,11 +1,13 @@
 // Host side of `ksimg kbuild` (src/cli/kbuild_host.hpp, src/run/podman.hpp; issue 6 item 6):
 // the podman command line (mounts, caller's ownership, network off, flags passed through),
 // the source given or downloaded from a kernel.org-layout mirror served by an in-process
-// cpp-httplib server (sums checked, gz fallback, wrong bytes refused, nothing listed).
+// cpp-httplib server (sums checked, gz fallback, wrong bytes refused, nothing listed), and
+// the source mirror serving the tarball when its sha256 is given.
 #include <doctest/doctest.h>
 #include <httplib.h>
 
 #include <algorithm>
+#include <fstream>
 #include <thread>
 
 #include "cli/kbuild_host.hpp"
@@ -184,4 +186,35 @@ TEST_CASE("host kbuild names podman's own failures") {
   CHECK(kh::podman_failure(127, "img").find("not a kernelsmith cell image") != std::string::npos);
   CHECK(kh::podman_failure(1, "img").empty());
   CHECK(kh::podman_failure(3, "img").empty());
+}
+
+namespace {
+
+// A source mirror holding one blob (docs/mirror.md), counting its calls.
+struct OneBlobMirror : layers::SourceMirror {
+  std::string bytes;
+  int calls = 0;
+  std::string name() const override { return "reg.test/sources"; }
+  bool fetch(const layers::SourcePin& pin, const std::filesystem::path& dest) override {
+    ++calls;
+    if (pin.sha256 != oci::sha256(bytes).hex()) return false;
+    std::ofstream(dest, std::ios::binary) << bytes;
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("host kbuild takes the kernel tarball from the source mirror when its sha256 is given") {
+  TempDir t("kh");
+  auto cache = quick_cache(t / "cache");
+  OneBlobMirror sm;
+  sm.bytes = "kernel tarball bytes";
+  cache.mirror = &sm;
+  auto tr = http::make_transport();
+  // The kernel mirror is unreachable (nothing listens there): only the source mirror serves it.
+  auto s = kh::download_source(*tr, cache, "http://127.0.0.1:9/k/", matrix::parse_version("5.10.223"),
+                               oci::sha256(sm.bytes).hex());
+  CHECK(sm.calls == 1);
+  CHECK(files::read_if_exists(s.host) == sm.bytes);
 }

@@ -1,7 +1,8 @@
 // Unit tests for src/layers/cache: the sha256-addressed download cache against an
 // in-process cpp-httplib server on 127.0.0.1 (ephemeral port) that counts requests: miss
 // then hit, wrong sha256 (nothing stored), fallback past 404 and unreachable URLs, every URL
-// failing, damaged entries, two fetchers of one digest, and how the cache root is chosen.
+// failing, damaged entries, two fetchers of one digest, how the cache root is chosen, and a
+// source mirror tried first (its wrong bytes refused).
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <httplib.h>
@@ -11,6 +12,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "layers/cache.hpp"
@@ -211,4 +213,48 @@ TEST_CASE("cache: the root comes from the flag, KSIMG_CACHE, XDG_CACHE_HOME, the
   restore("KSIMG_CACHE", ks);
   restore("XDG_CACHE_HOME", xdg);
   restore("HOME", home);
+}
+
+namespace {
+
+// A source mirror that serves fixed bytes for any pin, and counts its calls.
+struct FakeMirror : layers::SourceMirror {
+  std::string bytes;
+  bool has = true;
+  int calls = 0;
+  std::string name() const override { return "fake.test/sources"; }
+  bool fetch(const layers::SourcePin&, const fs::path& dest) override {
+    ++calls;
+    if (!has) return false;
+    std::ofstream(dest, std::ios::binary) << bytes;
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("cache: the source mirror first; wrong bytes from it refused, the URLs used") {
+  Server s;
+  auto tr = http::make_transport();
+  TempDir t("cache");
+  auto cache = make_cache(t / "c");
+  FakeMirror m;
+  m.bytes = s.body;
+  cache.mirror = &m;
+  auto f = cache.fetch(*tr, {s.url("/good/sdk.tar.xz")}, s.sha());
+  CHECK(m.calls == 1);
+  CHECK(s.hits == 0);  // the mirror had it: upstream untouched
+  CHECK(f.url == "fake.test/sources");
+  CHECK(read_file(f.file) == s.body);
+  auto cache2 = make_cache(t / "c2");
+  m.bytes = "tampered\n";
+  cache2.mirror = &m;
+  auto g = cache2.fetch(*tr, {s.url("/good/sdk.tar.xz")}, s.sha());
+  CHECK(s.hits == 1);  // refused the mirror's bytes, fetched upstream
+  CHECK(read_file(g.file) == s.body);
+  auto cache3 = make_cache(t / "c3");
+  m.has = false;
+  cache3.mirror = &m;
+  CHECK(cache3.fetch(*tr, {s.url("/good/sdk.tar.xz")}, s.sha()).url == s.url("/good/sdk.tar.xz"));
+  CHECK_THROWS_AS(cache3.fetch(*tr, {}, oci::sha256("absent").hex()), RuntimeError);
 }

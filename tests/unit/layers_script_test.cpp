@@ -1,7 +1,7 @@
 // Unit tests for the script toolchain kind (src/layers/script*.cpp; recipes/README.md
 // "kind script"): the plan (template or steps, environment), the cache key's ingredients,
 // the builder templates being valid bash, the log tail, and build_toolchain_layer refusing
-// a recipe whose pin is missing. Building in podman is covered by
+// a lock entry an older ksimg left pending. Building in podman is covered by
 // tests/integration/toolchain_script.sh.
 #include <doctest/doctest.h>
 
@@ -10,6 +10,7 @@
 #include "layers/toolchain.hpp"
 #include "matrix/data.hpp"
 #include "recipes/script.hpp"
+#include "recipes/spec.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/subprocess.hpp"
@@ -112,22 +113,27 @@ TEST_CASE("log tail: the last lines of a build log") {
   CHECK(layers::log_tail(d / "missing.log").empty());
 }
 
-TEST_CASE("build_toolchain_layer refuses a script recipe whose pin is missing, even unpinned") {
+TEST_CASE("build_toolchain_layer refuses a lock entry an older ksimg left pending") {
   auto t = http::make_transport();
   TempDir d("ksimg-script");
   layers::BuildContext ctx;
   ctx.data_dir = KSIMG_SRC_DIR;
   ctx.cache_root = d / "cache";
   ctx.transport = t.get();
-  ctx.allow_unpinned = true;
   ctx.source_date_epoch = 1700000000;
+  auto specs = recipes::load_specs(matrix::data_files(KSIMG_SRC_DIR));
+  recipes::Lock lock;
+  lock.recipes["mcm-gcc6.5.0-x86_64"] = {
+      "script", "pending", specs.at("mcm-gcc6.5.0-x86_64").recipe_sha256, "", {}, {}, ""};
+  ctx.lock = lock;
   auto layout = oci::Layout::create(d / "oci");
   const auto& r = matrix::get(KSIMG_SRC_DIR).recipe("mcm-gcc6.5.0-x86_64");
-  CHECK_THROWS_WITH_AS(layers::build_toolchain_layer(ctx, r, layout),
-                       doctest::Contains("cannot be built: the pin is missing: input musl-cross-make-"),
-                       UsageError);
+  CHECK_THROWS_WITH_AS(
+      layers::build_toolchain_layer(ctx, r, layout),
+      doctest::Contains("is pending in the lock; run 'ksimg lock --recipe mcm-gcc6.5.0-x86_64'"), UsageError);
   CHECK_FALSE(std::filesystem::exists(d / "cache" / "sha256"));  // nothing was downloaded
-  ctx.allow_unpinned = false;  // a locked KO recipe without a lock: the usual refusal
+  CHECK_FALSE(std::filesystem::exists(d / "cache" / "nar"));
+  ctx.lock.reset();  // a locked KO recipe without a lock: the usual refusal
   CHECK_THROWS_WITH_AS(
       layers::build_toolchain_layer(ctx, matrix::get(KSIMG_SRC_DIR).recipe("ko-gcc4.4.7-mipsel"), layout),
       doctest::Contains("ksimg lock --recipe ko-gcc4.4.7-mipsel"), UsageError);

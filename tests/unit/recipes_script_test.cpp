@@ -1,7 +1,7 @@
 // Unit tests for script recipes (src/recipes/script.*, recipes/README.md "kind script"):
 // the project's script recipes validate and pin what kernelsmith pins (facts §3.2), schema
-// mistakes are data errors naming the key, and their lock entries (docs/lock.md): locked
-// with the inputs when every input is pinned, pending with a reason otherwise.
+// mistakes are data errors naming the key (an input pinned by neither sha256 nor nar_sha256
+// among them), and their lock entries (docs/lock.md): locked, with every input and its pins.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -55,7 +55,8 @@ TEST_CASE("script recipes: the project's recipes validate and pin their sources"
   CHECK(specs.at("ko-gcc6.5.0-powerpc64").script.inputs.size() == 5);  // + mpc (gcc >= 4.5)
   const Spec& mcm = specs.at("mcm-gcc6.5.0-x86_64");
   CHECK(mcm.script.inputs.at(0).name == "musl-cross-make-227df8b99103f9c59f6570babf892978e293082f.tar.gz");
-  CHECK_FALSE(mcm.script.inputs.at(0).sha256.has_value());  // the pin is missing: null, not invented
+  CHECK_FALSE(mcm.script.inputs.at(0).sha256.has_value());  // a git archive: pinned by its tree
+  CHECK(mcm.script.inputs.at(0).nar_sha256 == "sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4=");
   size_t scripts = 0;
   for (const auto& [name, s] : specs) {
     if (s.kind != "script") continue;
@@ -64,8 +65,9 @@ TEST_CASE("script recipes: the project's recipes validate and pin their sources"
     CHECK_MESSAGE(has_input(s, "gcc-" + r.gcc), name);  // the inputs build the versions it claims
     CHECK_MESSAGE(has_input(s, "binutils-" + r.binutils.value_or("?")), name);
     for (const auto& in : s.script.inputs)
-      CHECK_MESSAGE((in.sha256.has_value() || in.name.rfind("musl-cross-make-", 0) == 0),
-                    name << ": " << in.name);
+      CHECK_MESSAGE(
+          (in.sha256.has_value() || (in.name.rfind("musl-cross-make-", 0) == 0 && !in.nar_sha256.empty())),
+          name << ": " << in.name);
   }
   CHECK(scripts == 19);
 }
@@ -75,21 +77,37 @@ TEST_CASE("script recipes: schema mistakes are data errors naming the key") {
   CHECK(
       one(R"(, "steps": ["make"], "gcc_configure": ["--with-arch=mips32r2"])").at("r").script.steps.size() ==
       1);
-  CHECK_FALSE(one("", R"([{"name": "a.tar.gz", "urls": ["https://x.test/a"], "sha256": null}])")
-                  .at("r")
-                  .script.inputs[0]
-                  .sha256);
+  auto tree =
+      one("",
+          R"([{"name": "a.tar.gz", "urls": ["https://x.test/a"], "nar_sha256": "sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4="}])")
+          .at("r")
+          .script.inputs[0];
+  CHECK_FALSE(tree.sha256);
+  CHECK(tree.nar_sha256 == "sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4=");
   auto bad = [](const std::string& extra, const std::string& inputs, const std::string& says) {
     CHECK_THROWS_WITH_AS(one(extra, inputs), doctest::Contains(says.c_str()), DataError);
   };
   const std::string in1 = "[" + kInput + "]";
   bad("", "[]", "lists no inputs");
-  bad("", R"([{"name": "a.tar.gz", "urls": ["https://x.test/a"]}])", "missing key \"sha256\"");
+  bad("", R"([{"name": "a.tar.gz", "urls": ["https://x.test/a"]}])", "is not pinned");
+  bad("", R"([{"name": "a.tar.gz", "urls": ["https://x.test/a"], "sha256": null}])", "is not pinned");
+  bad("", R"([{"name": "a.tar.gz", "urls": ["https://x.test/a"], "nar_sha256": "sha256-abc"}])",
+      "sha256-<base64");
+  bad("", R"([{"name": "a.tar.gz", "urls": ["https://x.test/a"], "nar_sha256": "5ff75116"}])",
+      "sha256-<base64");
   bad("", R"([{"name": "a.tar.gz", "urls": ["https://x.test/a"], "sha256": "ABC"}])", "64 lowercase hex");
-  bad("", R"([{"name": "../a.tar.gz", "urls": ["https://x.test/a"], "sha256": null}])", "file name");
-  bad("", R"([{"name": "a.tgz", "urls": ["ftp://x.test/a"], "sha256": null}])", "not an http(s) URL");
-  bad("", R"([{"name": "a.tgz", "urls": [], "sha256": null}])", "lists no URLs");
-  bad("", R"([{"name": "a.tgz", "urls": ["https://x"], "sha256": null, "size": 1}])", "unknown key \"size\"");
+  bad("",
+      R"([{"name": "../a.tar.gz", "urls": ["https://x.test/a"], "nar_sha256": "sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4="}])",
+      "file name");
+  bad("",
+      R"([{"name": "a.tgz", "urls": ["ftp://x.test/a"], "nar_sha256": "sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4="}])",
+      "not an http(s) URL");
+  bad("",
+      R"([{"name": "a.tgz", "urls": [], "nar_sha256": "sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4="}])",
+      "lists no URLs");
+  bad("",
+      R"([{"name": "a.tgz", "urls": ["https://x"], "nar_sha256": "sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4=", "size": 1}])",
+      "unknown key \"size\"");
   bad("", "[" + kInput + ", " + kInput + "]", "listed twice");
   bad(R"(, "steps": [])", in1, "omit it");
   bad(R"(, "gcc_configure": ["--with-arch=mips32r2 --x"])", in1, "one --flag[=value]");
@@ -122,7 +140,7 @@ TEST_CASE("script recipe keys: install_dir is shared with tarball recipes, other
   CHECK_FALSE(valid_input_name("a/b"));
 }
 
-TEST_CASE("script lock entries: locked with the inputs, or pending with the reason") {
+TEST_CASE("script lock entries: locked with the inputs and their pins, by bytes or by tree") {
   auto specs = load_specs(matrix::data_files(KSIMG_SRC_DIR));
   LockedRecipe ko = lock_script(specs.at("ko-gcc4.4.7-mipsel"));
   CHECK(ko.status == "locked");
@@ -132,23 +150,27 @@ TEST_CASE("script lock entries: locked with the inputs, or pending with the reas
   CHECK(ko.inputs[0].sha256 == "369737ce51587f92466041a97ab7d2358c6d9e1b6490b3940eb09fb0a9a6ac88");
   CHECK(ko.recipe_sha256 == specs.at("ko-gcc4.4.7-mipsel").recipe_sha256);
   LockedRecipe mcm = lock_script(specs.at("mcm-gcc9.4.0-riscv64"));
-  CHECK(mcm.status == "pending");
-  CHECK(mcm.inputs.empty());
-  CHECK(mcm.reason.find("the pin is missing: input musl-cross-make-227df8b9") == 0);
-  CHECK(mcm.reason.find("recipes/mcm-gcc9.4.0-riscv64.json") != std::string::npos);
-  CHECK(mcm.reason.find('\n') == std::string::npos);  // one line
+  CHECK(mcm.status == "locked");
+  CHECK(mcm.reason.empty());
+  REQUIRE(mcm.inputs.size() > 1);
+  CHECK(mcm.inputs[0].sha256.empty());
+  CHECK(mcm.inputs[0].nar_sha256 == "sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4=");
+  CHECK(mcm.inputs[1].nar_sha256.empty());
 
   Lock l;
   l.source_date_epoch = 1700000000;
   l.recipes["ko"] = ko;
   l.recipes["mcm"] = mcm;
   std::string text = render_lock(l);
-  CHECK(text.find("\"reason\": \"the pin is missing") != std::string::npos);
-  CHECK(text.find("\"sha256\": null") == std::string::npos);  // pending entries list no inputs
+  CHECK(text.find("\"nar_sha256\": \"sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4=\"") !=
+        std::string::npos);
+  CHECK(text.find("\"sha256\": null") == std::string::npos);
+  CHECK(text.find("\"sha256\": \"\"") == std::string::npos);  // a tree pin writes no empty sha256
   Lock back = parse_lock(text, "L");
   CHECK(render_lock(back) == text);
   CHECK(back.recipes.at("ko").inputs.at(3).name == "mpfr-2.4.2.tar.bz2");
-  CHECK(back.recipes.at("mcm").reason == mcm.reason);
+  CHECK(back.recipes.at("mcm").inputs.at(0).nar_sha256 == mcm.inputs[0].nar_sha256);
+  CHECK(back.recipes.at("mcm").inputs.at(0).sha256.empty());
 }
 
 TEST_CASE("script lock entries: old pending entries still read, malformed inputs do not") {
@@ -166,9 +188,12 @@ TEST_CASE("script lock entries: old pending entries still read, malformed inputs
   CHECK_THROWS_WITH_AS(parse(R"({"kind": "script", "status": "locked", "recipe_sha256": ")" + sha +
                              R"(", "inputs": [{"name": "a", "urls": [], "sha256": "xyz"}]})"),
                        doctest::Contains("64 lowercase hex"), DataError);
+  CHECK_THROWS_WITH_AS(parse(R"({"kind": "script", "status": "locked", "recipe_sha256": ")" + sha +
+                             R"(", "inputs": [{"name": "a", "urls": []}]})"),
+                       doctest::Contains("neither sha256 nor nar_sha256"), DataError);
 }
 
-TEST_CASE("ksimg lock: script recipes lock without network, pending ones say why") {
+TEST_CASE("ksimg lock: script recipes lock without network, tree pins included") {
   TempDir dir("ksimg-lock");
   ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
   LockRequest req;
@@ -183,8 +208,9 @@ TEST_CASE("ksimg lock: script recipes lock without network, pending ones say why
   Lock l = parse_lock(files::read(req.lock_file), "L");
   CHECK(l.recipes.at("ko-gcc6.5.0-powerpc64").status == "locked");
   CHECK(l.recipes.at("ko-gcc6.5.0-powerpc64").inputs.at(4).name == "mpc-1.1.0.tar.gz");
-  CHECK(l.recipes.at("mcm-gcc13.3.0-mips64el").status == "pending");
-  CHECK(l.recipes.at("mcm-gcc13.3.0-mips64el").reason.find("the pin is missing") == 0);
+  CHECK(l.recipes.at("mcm-gcc13.3.0-mips64el").status == "locked");
+  CHECK(l.recipes.at("mcm-gcc13.3.0-mips64el").inputs.at(0).nar_sha256 ==
+        "sha256-ZGkLvkred/sDa2Mw2/1N+Nh8bvUyujxxOLTZDfd2qN4=");
   REQUIRE(res.recipes.size() == 2);
-  CHECK(res.recipes[1].status == "pending");
+  CHECK(res.recipes[1].status == "locked");
 }
