@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `ksimg kbuild` against bare `make` with the same toolchain and config (issue 6 item 8):
+# `ksimg kbuild` against bare `make` with the same toolchain and config:
 #
 #   bench/kbuild.sh            # as root or rootless; e.g. KSIMG=build/ksimg JOBS=2 ROUNDS=3 bench/kbuild.sh
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Push benchmark (issue 5 item 7; bench/README.md "push.sh"): a cell image from the OCI layout
+# Push benchmark (bench/README.md "push.sh"): a cell image from the OCI layout
 # pushed to a local docker-registry by ksimg and by `skopeo copy oci:LAYOUT:TAG docker://...`,
 # cold (empty registry) and no-op (everything already there), in one run, as ratios.
 # Not a test: timings vary by machine.

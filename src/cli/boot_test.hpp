@@ -1,5 +1,5 @@
 // The boot test of a kbuild output directory, shared by `ksimg boot-test OUT_DIR` and
-// `ksimg kbuild --boot-test` (issue 7 item 1), so both boot the same way in-process.
+// `ksimg kbuild --boot-test`, so both boot the same way in-process.
 #pragma once
 #include <string>
 

@@ -1,4 +1,4 @@
-// `ksimg boot-test OUT_DIR` (issue 7): boots the kernel that `kbuild` wrote into OUT_DIR in
+// `ksimg boot-test OUT_DIR`: boots the kernel that `kbuild` wrote into OUT_DIR in
 // the cell's qemu (run/boot.hpp), prints the `Linux version` banner and the verdict, and
 // records them in OUT_DIR/metadata.json under "boot". `--kernel FILE --cell ERA/ARCH` boots
 // any kernel image without a kbuild output directory. `ksimg kbuild --boot-test` calls the same

@@ -1,4 +1,4 @@
-// `ksimg login` and `ksimg logout` (issue 5): store and remove registry credentials in the
+// `ksimg login` and `ksimg logout`: store and remove registry credentials in the
 // auth.json podman uses (containers-auth.json(5)), after checking them against the registry
 // (GET /v2/ through the same auth flow as push and pull). A password is read from stdin
 // (--password-stdin) or from the terminal without echo, never from the command line.

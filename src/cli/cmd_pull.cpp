@@ -1,4 +1,4 @@
-// `ksimg pull REF [--tag T]` and `ksimg pull --locked [--cell C]` (issue 5): images from a
+// `ksimg pull REF [--tag T]` and `ksimg pull --locked [--cell C]`: images from a
 // registry into the OCI layout with registry::pull_image, every blob checked against its
 // digest and size before it is stored; --locked fetches exactly the digests of images.lock.json.
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Assembles a whole cell image (issue 4): base layer + the cell's toolchain layer + the
+// Assembles a whole cell image: base layer + the cell's toolchain layer + the
 // launcher layer, the ELF closure check of the toolchain against the base, the image config
 // (cell_image.hpp), and the tag in the layout. Everything comes from the lock.
 #pragma once

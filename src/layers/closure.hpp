@@ -1,4 +1,4 @@
-// The toolchain closure check (issue 4): every ELF file of the toolchain layer that runs on
+// The toolchain closure check: every ELF file of the toolchain layer that runs on
 // the build host must find its program interpreter and every DT_NEEDED library inside the
 // layers below plus the toolchain layer itself, as the dynamic loader would search for it
 // (ld.so(8)): DT_RPATH (when there is no DT_RUNPATH), DT_RUNPATH, the directories of

@@ -1,4 +1,4 @@
-// The `debian` toolchain kind (toolchain.hpp; issue 4 "Recipes: debian"): no dpkg, no
+// The `debian` toolchain kind (toolchain.hpp): no dpkg, no
 // chroot. Each locked .deb comes through the download cache from <mirror>/<pool path>
 // (size and sha256 from the signed index, as the lock recorded them); LayerWriter streams
 // its data.tar.* into the layer. Staged beside it: /var/lib/dpkg/status.d/<pkg> with the

@@ -1,4 +1,4 @@
-// The `script` toolchain kind (see script.hpp; recipes/README.md "kind script"; issue 4):
+// The `script` toolchain kind (see script.hpp; recipes/README.md "kind script"):
 // plan (script text + environment), cache key, and the build: a cached output tree under
 // <cache>/script/<key>/root/<install_dir> is reused; otherwise the pinned inputs are fetched
 // through the download cache, the steps run in the base image (script_run.cpp), and the

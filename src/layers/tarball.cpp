@@ -1,4 +1,4 @@
-// The `tarball` toolchain kind (toolchain.hpp; issue 4 "Recipes: tarball"; kernelsmith facts
+// The `tarball` toolchain kind (toolchain.hpp; kernelsmith facts
 // §3.1 mk-bootlin-toolchain.nix and §6 mirror.nix): the SDK comes through the download cache,
 // <tarball mirror>/<basename of the first URL> first when a mirror is set, then the recipe's
 // URLs; it is unpacked (one top directory, stripped) into scratch space of the layout,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bad CLI input across every subcommand (issue 8 item 6), table-driven: each case must exit with
+# Bad CLI input across every subcommand, table-driven: each case must exit with
 # the documented code (README "Exit codes": 2 usage, 3 integrity, 4 project data, 1 runtime)
 # and print exactly one non-empty stderr line starting "ksimg" ("ksimg: " or "ksimg SUBCOMMAND: ") -- no stack trace, no
 # "internal error", no sanitizer report. HOME points into the scratch dir, so nothing real is read

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bounded libFuzzer run for CI (issue 8 item 4): builds fuzz/ with clang (ASan+UBSan+libFuzzer)
+# Bounded libFuzzer run for CI: builds fuzz/ with clang (ASan+UBSan+libFuzzer)
 # in $KSIMG_TESTS_TMP/fuzz-build and runs every target for a bounded number of runs (and at most
 # FUZZ_SECONDS each). Prints per target the runs done and crashes found; any crash fails the test.
 # Longer runs: scripts/fuzz SECONDS (fuzz/README.md).

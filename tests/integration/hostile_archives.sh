@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hostile archive corpus (issue 8 item 1, docs/security.md): tests/hostile/make-corpus makes
+# Hostile archive corpus (docs/security.md): tests/hostile/make-corpus makes
 # tarballs and .debs with .. and absolute names, symlinks out of the root written through,
 # hardlinks to outside files, device nodes, setuid files, duplicates, a decompression bomb, a
 # sparse members, truncated and corrupt streams and .debs, archives over the size caps (set low

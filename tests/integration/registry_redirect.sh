@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Credentials are not forwarded across a redirect to another host (issue 8 item 5,
-# docs/security.md "Secrets"). A real docker-registry with htpasswd Basic auth, and one with
+# Credentials are not forwarded across a redirect to another host (docs/security.md
+# "Secrets"). A real docker-registry with htpasswd Basic auth, and one with
 # token auth (ksimg_token_server), each behind ksimg_registry_proxy, whose `redirect` fault
 # answers every blob GET with a 307 to a ksimg_static_server serving the OCI layout on another
 # host (127.0.0.2, or "localhost" for 127.0.0.1), like a registry handing blobs to a CDN. That

@@ -1,4 +1,4 @@
-// --boot-config and --boot-test (issue 7 item 1): the boot config of a cell from
+// --boot-config and --boot-test: the boot config of a cell from
 // matrix/arches.json boot.<era> (defconfig + enable + disable), how it enters kbuild's plan and
 // requested settings, its conflicts, the JSON the host hands to the in-image kbuild, the host's
 // podman command line, the qemu-missing message and the metadata "boot" record.

@@ -1,4 +1,4 @@
-// kbuild's cell identity and membership check (issue 4 item 4: report its cell and toolchain).
+// kbuild's cell identity and membership check: an image reports its cell and toolchain.
 #include <doctest/doctest.h>
 
 #include "kbuild/cell.hpp"

@@ -1,4 +1,4 @@
-// kbuild's .config handling (issue 6 item 3): parsing, fragments, merging, unknown symbols and
+// kbuild's .config handling: parsing, fragments, merging, unknown symbols and
 // the explanation of an option that did not stick; plus the timeconst.pl patch text.
 #include <doctest/doctest.h>
 

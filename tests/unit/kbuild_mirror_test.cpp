@@ -1,4 +1,4 @@
-// kernel.org mirror layout and sha256sums.asc parsing (src/kbuild/mirror.hpp, issue 6 item 1).
+// kernel.org mirror layout and sha256sums.asc parsing (src/kbuild/mirror.hpp).
 #include <doctest/doctest.h>
 
 #include "kbuild/mirror.hpp"

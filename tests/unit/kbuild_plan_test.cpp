@@ -1,4 +1,4 @@
-// kbuild's build plan (issue 6 items 2-4): quirks turned into make variables, environment and
+// kbuild's build plan: quirks turned into make variables, environment and
 // wrappers; targets per arch; config source; and the runner's log, tail and cancel.
 #include <doctest/doctest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-// The -Wno-error carriers (src/kbuild/wrappers.cpp, issue 6 item 2): the specs file's text, the
+// The -Wno-error carriers (src/kbuild/wrappers.cpp): the specs file's text, the
 // -### probe against the host's gcc and against a driver that ignores specs, make variables
 // pointed at the compiler only when the probe passes, a -Werror compile that still succeeds
 // through the specs file; --no-ccache and --targets checks on both sides; metadata cpu_seconds.

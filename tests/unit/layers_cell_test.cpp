@@ -1,5 +1,4 @@
-// Cell images: base layer normalisation, the launcher layer and the cell image config
-// (issue 4 items 1, 4).
+// Cell images: base layer normalisation, the launcher layer and the cell image config.
 #include <doctest/doctest.h>
 
 #include <filesystem>

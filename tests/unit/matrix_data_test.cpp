@@ -1,5 +1,5 @@
 // Data files: every file loads, and broken data is rejected with a message naming the
-// file and the fix (issue 2 item 6).
+// file and the fix.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The resolver: every arch, every exception, the reasons it gives (issue 2 items 3, 6).
+// The resolver: every arch, every exception, the reasons it gives.
 #include <doctest/doctest.h>
 
 #include "matrix/data.hpp"

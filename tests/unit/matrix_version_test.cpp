@@ -1,4 +1,4 @@
-// Version parsing and band edges (issue 2 item 6; facts §1.1).
+// Version parsing and band edges (facts §1.1).
 #include <doctest/doctest.h>
 
 #include "matrix/data.hpp"

@@ -1,4 +1,4 @@
-// The base layer definition and its pinning through mmdebstrap --simulate (issue 4 items 1, 3).
+// The base layer definition and its pinning through mmdebstrap --simulate.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The smoke check's judgement of readelf output against the cell (issue 4 item 5).
+// The smoke check's judgement of readelf output against the cell.
 #include <doctest/doctest.h>
 
 #include "matrix/data.hpp"
