@@ -55,6 +55,12 @@ void complete_from_output(BootOpts& o, const matrix::Matrix& m, nlohmann::ordere
     throw UsageError(image.string() + " does not exist; build the boot image (kbuild --targets vmlinux,image)");
 }
 
+// Whether OUT/metadata.json says the build used --boot-config (nullopt: no metadata or no config record).
+std::optional<bool> built_with_boot_config(const nlohmann::ordered_json& meta) {
+  if (!meta.contains("config") || !meta["config"].is_object()) return std::nullopt;
+  return meta["config"].contains("boot_config");
+}
+
 // Boots, prints the verdict and records it in OUT/metadata.json; the caller decides the exit.
 run::BootResult boot_and_record(BootOpts& o) {
   const auto& m = matrix::get(global().data_dir);
@@ -68,7 +74,8 @@ run::BootResult boot_and_record(BootOpts& o) {
   auto slash = o.cell.find('/');
   if (slash == std::string::npos) throw UsageError("--cell takes ERA/ARCH such as k4/mipsel, not '" + o.cell + "'");
   fs::path dir = o.out.empty() ? fs::current_path() : fs::path(o.out);
-  auto plan = run::plan_boot(m, o.cell.substr(0, slash), o.cell.substr(slash + 1), o.kernel, dir / "dtbs");
+  auto plan = run::plan_boot(m, o.cell.substr(0, slash), o.cell.substr(slash + 1), o.kernel, dir / "dtbs",
+                             built_with_boot_config(meta));
   if (o.timeout > 0) plan.timeout_seconds = o.timeout;
   fs::path log_file = o.log.empty() ? dir / "boot.log" : fs::path(o.log);
   log::info("boot-test " + plan.cell + ": " + plan.qemu + ", up to " + std::to_string(plan.timeout_seconds) +

@@ -153,7 +153,8 @@ void check_boot_flags(kh::Request& r, const matrix::Matrix& m, const matrix::Res
     if (!r.defconfig.empty() || !r.config.empty())
       throw UsageError(std::string("--boot-config and ") + (r.config.empty() ? "--defconfig" : "--config") +
                        " exclude each other: the boot config brings its own defconfig; drop one");
-    r.boot_config_data = kbuild::boot_config_json(kbuild::boot_config(m, res.cell->era, res.cell->arch));
+    r.boot_config_data =
+        kbuild::boot_config_json(kbuild::boot_config(m, res.cell->era, res.cell->arch, res.version));
   }
   if (!r.boot_test || r.dry_run) return;
   if (auto why = run::qemu_missing(m, res.cell->era, res.cell->arch); !why.empty())

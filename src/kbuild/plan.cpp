@@ -23,7 +23,8 @@ std::string source_date(long long epoch) {
   return buf;
 }
 
-BootConfig boot_config(const matrix::Matrix& m, const std::string& era, const std::string& arch) {
+BootConfig boot_config(const matrix::Matrix& m, const std::string& era, const std::string& arch,
+                       const matrix::Version& v) {
   const auto& a = m.arches.at(arch);
   auto b = a.boot.find(era);
   if (b == a.boot.end())
@@ -32,8 +33,12 @@ BootConfig boot_config(const matrix::Matrix& m, const std::string& era, const st
   auto d = a.defconfig.find(era);
   std::optional<std::string> def = b->second.defconfig;
   if (!def && d != a.defconfig.end()) def = d->second;
-  if (!def) throw UsageError("--boot-config: cell " + era + "/" + arch + " names no defconfig in its boot settings");
-  return {era + "/" + arch, *def, b->second.enable, b->second.disable};
+  if (!def)
+    throw UsageError("--boot-config: cell " + era + "/" + arch + " names no defconfig in its boot settings");
+  BootConfig r{era + "/" + arch, *def, b->second.enable, b->second.disable};
+  for (const auto& s : b->second.enable_by_version)
+    if (s.applies(v)) r.enable.push_back(s.symbol);
+  return r;
 }
 
 std::string boot_config_json(const BootConfig& b) {
@@ -178,7 +183,8 @@ void set_config_source(Plan& p, const matrix::Matrix& m, const matrix::Arch& a, 
   if (o.config) {
     p.config_source = "config " + o.config->string();
   } else if (boot) {
-    p.boot = o.boot_config_data ? parse_boot_config(*o.boot_config_data) : boot_config(m, p.era, p.arch);
+    p.boot = o.boot_config_data ? parse_boot_config(*o.boot_config_data)
+                                : boot_config(m, p.era, p.arch, p.version);
     p.defconfig = p.boot->defconfig;
     p.config_source = "boot-config";
   } else {

@@ -45,9 +45,11 @@ struct BootConfig {
   std::vector<std::string> enable, disable;
 };
 
-// The boot config of era/arch from the matrix (defconfig defaults to the era's defconfig).
-// UsageError when the cell has no boot settings.
-BootConfig boot_config(const matrix::Matrix& m, const std::string& era, const std::string& arch);
+// The boot config of era/arch for kernel `v` from the matrix (defconfig defaults to the era's
+// defconfig; `enable_by_version` symbols whose range holds `v` follow `enable`). UsageError
+// when the cell has no boot settings.
+BootConfig boot_config(const matrix::Matrix& m, const std::string& era, const std::string& arch,
+                       const matrix::Version& v);
 // As JSON text ({"cell","defconfig","enable","disable"}), and back (UsageError when malformed).
 std::string boot_config_json(const BootConfig& b);
 BootConfig parse_boot_config(const std::string& json_text);

@@ -55,9 +55,25 @@ static void load_eras(Matrix& m, const Node& root) {
   if (m.eras.empty() || m.eras.back().below) root.fail("the last era must have \"below\": null");
 }
 
+// `enable_by_version`: [{symbol, from?, below?}], at least one bound, from < below.
+static std::vector<VersionedSymbol> load_versioned(const Node& b) {
+  std::vector<VersionedSymbol> out;
+  if (!b.has("enable_by_version")) return out;
+  for (const Node& e : b.at("enable_by_version").items()) {
+    e.keys({"symbol", "from", "below"});
+    VersionedSymbol v{e.str("symbol"), std::nullopt, std::nullopt};
+    if (e.opt_str("from")) v.from = version_at(e, "from");
+    if (e.opt_str("below")) v.below = version_at(e, "below");
+    if (!v.from && !v.below) e.fail("needs \"from\" or \"below\" (otherwise list the symbol in \"enable\")");
+    if (v.from && v.below && !v.from->before(*v.below)) e.fail("\"from\" must be below \"below\"");
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 static BootSettings load_boot(const Node& b) {
-  b.keys({"qemu", "machine", "memory", "console", "cpu", "dtb", "defconfig", "enable", "disable",
-          "build_only", "verified", "note"});
+  b.keys({"qemu", "machine", "memory", "console", "cpu", "dtb", "defconfig", "enable", "enable_by_version",
+          "disable", "build_only", "verified", "note"});
   BootSettings s{b.str("qemu"),
                  b.str("machine"),
                  b.str("memory"),
@@ -68,6 +84,7 @@ static BootSettings load_boot(const Node& b) {
                  b.opt_str("note"),
                  b.strs("enable"),
                  b.strs("disable"),
+                 load_versioned(b),
                  b.boolean("build_only", false),
                  b.boolean("verified", true)};
   return s;

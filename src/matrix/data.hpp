@@ -19,12 +19,21 @@ struct Era {
   std::string note;
 };
 
+// A boot-config symbol that only some kernels of the era have (Kconfig renamed it): enabled
+// when the kernel is in [from, below).
+struct VersionedSymbol {
+  std::string symbol;
+  std::optional<Version> from, below;
+  bool applies(const Version& v) const { return !(from && v.before(*from)) && !(below && !v.before(*below)); }
+};
+
 struct BootSettings {
   std::string qemu, machine, memory, console;
   std::optional<std::string> cpu, dtb, defconfig, note;
-  std::vector<std::string> enable, disable;  // config fragments on top of defconfig
-  bool build_only = false;                   // builds, but qemu cannot boot it
-  bool verified = true;                      // boot-tested by kernelsmith
+  std::vector<std::string> enable, disable;        // config fragments on top of defconfig
+  std::vector<VersionedSymbol> enable_by_version;  // enabled only for kernels in their range
+  bool build_only = false;                         // builds, but qemu cannot boot it
+  bool verified = true;                            // boot-tested by kernelsmith
 };
 
 struct BootImage {

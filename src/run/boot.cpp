@@ -4,6 +4,7 @@
 // at the root-fs panic marker, and the log judged line by line.
 #include "run/boot.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -31,8 +32,39 @@ std::string qemu_package(const std::string& qemu_binary) {
   return it == packages.end() ? qemu_binary : it->second;
 }
 
+std::optional<fs::path> find_dtb(const fs::path& dtb_dir, const std::string& name) {
+  std::error_code ec;
+  if (fs::is_regular_file(dtb_dir / name, ec)) return dtb_dir / name;
+  std::vector<fs::path> vendors;
+  for (const auto& e : fs::directory_iterator(dtb_dir, ec))
+    if (e.is_directory(ec)) vendors.push_back(e.path());
+  std::sort(vendors.begin(), vendors.end());
+  for (const auto& v : vendors)
+    if (fs::is_regular_file(v / name, ec)) return v / name;
+  return std::nullopt;
+}
+
+namespace {
+
+// Why the dtb is missing and what to do, true for how OUT was built.
+std::string missing_dtb(const std::string& cell, const std::string& name, const fs::path& dir,
+                        std::optional<bool> boot_config_build) {
+  std::string head = "cell " + cell + " boots with device tree " + name + ", but neither " +
+                     (dir / name).string() + " nor " + (dir / "<vendor>" / name).string() + " exists; ";
+  if (boot_config_build.value_or(false))
+    return head + "this --boot-config build ran make dtbs and it did not make " + name +
+           " (see the dtbs step in the build log): the kernel's device trees do not include it";
+  if (boot_config_build)
+    return head +
+           "this output was not built with the boot config: rebuild with ksimg kbuild --boot-config, "
+           "whose config and dtbs target make it";
+  return head + "boot the output of ksimg kbuild --boot-config, whose config and dtbs target make it";
+}
+
+}  // namespace
+
 BootPlan plan_boot(const matrix::Matrix& m, const std::string& era, const std::string& arch,
-                   const fs::path& kernel, const fs::path& dtb_dir) {
+                   const fs::path& kernel, const fs::path& dtb_dir, std::optional<bool> boot_config_build) {
   auto a = m.arches.find(arch);
   if (a == m.arches.end()) throw UsageError("unknown arch '" + arch + "'; 'ksimg matrix' lists them");
   auto b = a->second.boot.find(era);
@@ -45,11 +77,9 @@ BootPlan plan_boot(const matrix::Matrix& m, const std::string& era, const std::s
   if (s.cpu) p.argv.insert(p.argv.end(), {"-cpu", *s.cpu});
   p.argv.insert(p.argv.end(), {"-m", s.memory, "-kernel", kernel.string()});
   if (s.dtb) {
-    fs::path dtb = dtb_dir / *s.dtb;
-    if (!fs::exists(dtb))
-      throw UsageError("cell " + p.cell + " boots with device tree " + *s.dtb + ", but " + dtb.string() +
-                       " does not exist; build with the boot config (ksimg kbuild --boot-config) so dtbs are made");
-    p.argv.insert(p.argv.end(), {"-dtb", dtb.string()});
+    auto dtb = find_dtb(dtb_dir, *s.dtb);
+    if (!dtb) throw UsageError(missing_dtb(p.cell, *s.dtb, dtb_dir, boot_config_build));
+    p.argv.insert(p.argv.end(), {"-dtb", dtb->string()});
   }
   p.argv.insert(p.argv.end(), {"-append", s.console, "-nographic", "-no-reboot"});
   return p;

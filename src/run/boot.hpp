@@ -33,11 +33,19 @@ struct BootPlan {
 // "qemu-system-arm"); the binary's own name when unknown.
 std::string qemu_package(const std::string& qemu_binary);
 
+// The device tree `name` in `dtb_dir` (OUT/dtbs): `dtb_dir/name` (kernels before 6.5 keep ARM
+// device trees flat) or `dtb_dir/<vendor>/name` (6.5 and later: arm/versatile-pb.dtb), the
+// first vendor directory in name order that has it. nullopt when neither exists.
+std::optional<std::filesystem::path> find_dtb(const std::filesystem::path& dtb_dir, const std::string& name);
+
 // The boot command for `kernel` (the arch's boot image) of cell era/arch. `dtb_dir` holds the
-// built device trees (OUT/dtbs) when the settings name one. UsageError when the cell has no
-// boot settings (no kernel for that arch and era) or the dtb is missing.
+// built device trees (OUT/dtbs) when the settings name one (found by find_dtb). UsageError
+// when the cell has no boot settings (no kernel for that arch and era) or the dtb is missing;
+// `boot_config_build` (was OUT built with --boot-config; nullopt: unknown) picks advice that
+// is true for how OUT was built.
 BootPlan plan_boot(const matrix::Matrix& m, const std::string& era, const std::string& arch,
-                   const std::filesystem::path& kernel, const std::filesystem::path& dtb_dir);
+                   const std::filesystem::path& kernel, const std::filesystem::path& dtb_dir,
+                   std::optional<bool> boot_config_build = std::nullopt);
 
 struct BootResult {
   std::string status;  // passed | failed | timeout | build-only

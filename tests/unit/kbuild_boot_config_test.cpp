@@ -38,14 +38,14 @@ TEST_CASE("boot config of a cell is its arches.json boot settings, defconfig def
   for (const char* cell : {"k4/mipsel", "k4/arm64", "k6/x86_64"}) {
     std::string c = cell, era = c.substr(0, c.find('/')), arch = c.substr(c.find('/') + 1);
     const auto& s = m.arches.at(arch).boot.at(era);
-    auto b = boot_config(m, era, arch);
+    auto b = boot_config(m, era, arch, matrix::parse_version(era == "k4" ? "5.10.223" : "6.1.176"));
     CHECK(b.cell == c);
     CHECK(b.defconfig == s.defconfig.value_or(m.arches.at(arch).defconfig.at(era).value_or("")));
     CHECK_FALSE(b.defconfig.empty());
     CHECK(b.enable == s.enable);
     CHECK(b.disable == s.disable);
   }
-  CHECK_THROWS_WITH_AS(boot_config(m, "k2.6", "arm64"), doctest::Contains("has no boot settings"), UsageError);
+  CHECK_THROWS_WITH_AS(boot_config(m, "k2.6", "arm64", matrix::parse_version("2.6.39")), doctest::Contains("has no boot settings"), UsageError);
 }
 
 TEST_CASE("boot config round-trips through the JSON the host passes, and bad JSON is a usage error") {
@@ -64,7 +64,7 @@ TEST_CASE("plan with --boot-config: the boot defconfig, config source boot-confi
   BuildOptions o;
   o.boot_config = true;
   auto p = boot_plan("k4", "mipsel", mipsel_recipe, o);
-  auto want = boot_config(matrix::builtin(), "k4", "mipsel");
+  auto want = boot_config(matrix::builtin(), "k4", "mipsel", matrix::parse_version("5.10.223"));
   REQUIRE(p.boot.has_value());
   CHECK(p.config_source == "boot-config");
   CHECK(p.defconfig == want.defconfig);
@@ -160,4 +160,34 @@ TEST_CASE("the boot record holds verdict, banner, log and command") {
   CHECK(j["command"][1] == "-M");
   CHECK(j["verified_settings"] == true);
   CHECK(run::boot_failed_exit == 5);
+}
+
+TEST_CASE(
+    "boot config symbols follow Kconfig renames by kernel version (riscv SOC_VIRT -> ARCH_VIRT in 6.7)") {
+  const auto& m = matrix::builtin();
+  auto has = [](const BootConfig& b, const char* s) {
+    return std::ranges::find(b.enable, s) != b.enable.end();
+  };
+  for (const char* v : {"6.1.176", "6.6.60", "6.0"}) {
+    auto b = boot_config(m, "k6", "riscv64", matrix::parse_version(v));
+    CHECK_MESSAGE(has(b, "SOC_VIRT"), v);
+    CHECK_FALSE_MESSAGE(has(b, "ARCH_VIRT"), v);
+  }
+  for (const char* v : {"6.7-rc1", "6.7", "6.12.107", "6.12.117"}) {
+    auto b = boot_config(m, "k6", "riscv64", matrix::parse_version(v));
+    CHECK_MESSAGE(has(b, "ARCH_VIRT"), v);
+    CHECK_FALSE_MESSAGE(has(b, "SOC_VIRT"), v);
+  }
+  CHECK(has(boot_config(m, "k4", "riscv64", matrix::parse_version("5.10.223")), "SOC_VIRT"));
+  // the in-image kbuild, without the host's JSON, picks the same symbols from its plan's version
+  BuildOptions o;
+  o.boot_config = true;
+  o.version = "6.12.107";
+  auto id = identify(
+      m, {{"KSIMG_ERA", "k6"}, {"KSIMG_ARCH", "riscv64"}, {"KSIMG_RECIPE", *m.cell("k6", "riscv64").recipe}});
+  auto p = make_plan(m, matrix::builtin_quirks(), id, o, matrix::parse_version("6.12.107"),
+                     {{"SOURCE_DATE_EPOCH", "0"}}, 2);
+  REQUIRE(p.boot);
+  CHECK(p.boot->enable == boot_config(m, "k6", "riscv64", matrix::parse_version("6.12.107")).enable);
+  CHECK(has(*p.boot, "ARCH_VIRT"));
 }

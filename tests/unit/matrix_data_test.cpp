@@ -136,3 +136,23 @@ TEST_CASE("other structural errors") {
   edit(f, "matrix/cells.json", [](oj& j) { j["cells"]["k3/mipsel"]["unsupported"] = "both"; });
   CHECK(load_error(f).find("exactly one of") != std::string::npos);
 }
+
+TEST_CASE("enable_by_version entries need a bound and an ordered range") {
+  auto f = source_data();
+  edit(f, "matrix/arches.json", [](oj& j) {
+    j["arches"]["riscv64"]["boot"]["k6"]["enable_by_version"] = oj::parse(R"([{"symbol":"X"}])");
+  });
+  CHECK(load_error(f).find("needs \"from\" or \"below\"") != std::string::npos);
+  f = source_data();
+  edit(f, "matrix/arches.json", [](oj& j) {
+    j["arches"]["riscv64"]["boot"]["k6"]["enable_by_version"] =
+        oj::parse(R"([{"symbol":"X","from":"6.7","below":"6.7"}])");
+  });
+  CHECK(load_error(f).find("\"from\" must be below \"below\"") != std::string::npos);
+  f = source_data();
+  edit(f, "matrix/arches.json", [](oj& j) {
+    j["arches"]["riscv64"]["boot"]["k6"]["enable_by_version"] =
+        oj::parse(R"([{"symbol":"X","since":"6.7"}])");
+  });
+  CHECK(load_error(f).find("unknown key \"since\"") != std::string::npos);
+}

@@ -92,3 +92,41 @@ TEST_CASE("boot log: a hang after the banner fails with the last line, silence s
   auto s = run::judge_boot_log("", re);
   CHECK(s.reason.find("no console output") != std::string::npos);
 }
+
+TEST_CASE("boot plan: the dtb is found flat (before 6.5) and in its vendor directory (6.5 and later)") {
+  TempDir tmp("dtb");
+  fs::path d = tmp.path() / "dtbs";
+  fs::create_directories(d / "arm");
+  fs::create_directories(d / "aaa");  // a vendor dir without it, sorted first
+  std::ofstream(d / "arm/versatile-pb.dtb") << "dtb";
+  CHECK(run::find_dtb(d, "versatile-pb.dtb") == d / "arm/versatile-pb.dtb");
+  auto p = run::plan_boot(matrix::builtin(), "k6", "armel", tmp.path() / "zImage", d, true);
+  CHECK(joined(p.argv).find(" -dtb " + (d / "arm/versatile-pb.dtb").string() + " ") != std::string::npos);
+  std::ofstream(d / "versatile-pb.dtb") << "flat";  // both: the flat one wins
+  CHECK(run::find_dtb(d, "versatile-pb.dtb") == d / "versatile-pb.dtb");
+  CHECK_FALSE(run::find_dtb(d, "vexpress.dtb"));
+  CHECK_FALSE(run::find_dtb(tmp.path() / "none", "versatile-pb.dtb"));
+}
+
+TEST_CASE("boot plan: a missing dtb gets advice true for how OUT was built, never 'do what you did'") {
+  TempDir tmp("dtb");
+  fs::path d = tmp.path() / "dtbs";
+  fs::create_directories(d / "arm");
+  auto why = [&](std::optional<bool> boot_config_build) {
+    try {
+      run::plan_boot(matrix::builtin(), "k6", "armel", tmp.path() / "zImage", d, boot_config_build);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto after_boot_config = why(true);
+  CHECK(after_boot_config.find("versatile-pb.dtb") != std::string::npos);
+  CHECK(after_boot_config.find("<vendor>/versatile-pb.dtb") != std::string::npos);
+  CHECK(after_boot_config.find("did not make versatile-pb.dtb") != std::string::npos);
+  CHECK(after_boot_config.find("rebuild with") == std::string::npos);
+  CHECK(after_boot_config.find("boot the output of") == std::string::npos);
+  CHECK(why(false).find("not built with the boot config: rebuild with ksimg kbuild --boot-config") !=
+        std::string::npos);
+  CHECK(why(std::nullopt).find("boot the output of ksimg kbuild --boot-config") != std::string::npos);
+}

@@ -31,9 +31,10 @@ int boot_built_kernel(const BuildOptions& o) {
   auto id = identify(m, process_env());
   const auto& a = m.arches.at(id.cell->arch);
   fs::path out = fs::absolute(o.out), kernel = out / fs::path(a.boot_image.file).filename();
-  auto plan = run::plan_boot(m, id.cell->era, id.cell->arch, kernel, out / "dtbs");
-  log::info("kbuild: boot test " + plan.cell + ": " + plan.qemu + ", up to " + std::to_string(plan.timeout_seconds) +
-            " s, console in " + (out / "boot.log").string());
+  auto plan = run::plan_boot(m, id.cell->era, id.cell->arch, kernel, out / "dtbs",
+                             o.boot_config || o.boot_config_data);
+  log::info("kbuild: boot test " + plan.cell + ": " + plan.qemu + ", up to " +
+            std::to_string(plan.timeout_seconds) + " s, console in " + (out / "boot.log").string());
   auto r = run::boot(plan, out / "boot.log");
   auto meta = nlohmann::ordered_json::parse(files::read(out / "metadata.json"));
   meta["boot"] = run::boot_record(plan, r);
