@@ -12,6 +12,8 @@
 
 namespace ksimg::cli {
 
+void add_sbom(CLI::App& app);  // cmd_sbom.cpp
+
 Global& global() {
   static Global g;
   return g;
@@ -51,6 +53,7 @@ static void configure(CLI::App& app) {
   add_login_commands(app);
   add_kbuild(app);
   add_boot_test(app);
+  add_sbom(app);
 }
 
 static void print_help(const std::string& text) {

@@ -7,16 +7,18 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "oci/digest.hpp"
 
 namespace ksimg::registry {
 
 struct Pin {
-  std::string cell;       // "k4/mipsel" (may be empty for an image that is not a cell's)
-  std::string reference;  // "127.0.0.1:5000/ns/kernelsmith:k4-mipsel@sha256:<hex>"
-  oci::Digest digest;     // the manifest digest (also in `reference`)
-  int64_t size = 0;       // the manifest's size in bytes
+  std::string cell;                    // "k4/mipsel" (may be empty for an image that is not a cell's)
+  std::string reference;               // "127.0.0.1:5000/ns/kernelsmith:k4-mipsel@sha256:<hex>"
+  oci::Digest digest;                  // the manifest digest (also in `reference`)
+  int64_t size = 0;                    // the manifest's size in bytes
+  std::vector<std::string> tags = {};  // every registry tag pushed: the moving one, then the immutable one
 };
 
 using Pins = std::map<std::string, Pin>;  // image tag -> pin, sorted
@@ -31,8 +33,8 @@ Pins read_images_lock(const std::filesystem::path& path);
 // Serialises pins (schema_version 1, keys sorted, 2-space indent, trailing newline).
 std::string images_lock_json(const Pins& pins);
 
-// Merges `updates` into the file under a lock (`<path>.lock`) and writes it atomically when
-// its bytes change; entries not in `updates` are kept.
+// Merges `updates` into the file under an flock on its directory (no lock file is left next
+// to it) and writes it atomically when its bytes change; entries not in `updates` are kept.
 void update_images_lock(const std::filesystem::path& path, const Pins& updates);
 
 // The pin for image tag `tag` ("k4-mipsel"), or nullopt when the file or the entry is absent.
