@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "kbuild/build.hpp"
+#include "kbuild/tuxmake.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 
@@ -138,6 +139,7 @@ void collect_artifacts(BuildContext& c) {
     for (auto& e : fs::recursive_directory_iterator(c.plan.out / "modules")) n += e.path().extension() == ".ko";
     a["modules"] = {{"path", "modules"}, {"count", n}};
   }
+  tuxmake_metadata(c);  // TuxMake's keys and modules.tar.xz (tuxmake.cpp)
   c.meta.save();
 }
 
