@@ -12,7 +12,8 @@
 
 namespace ksimg::cli {
 
-void add_sbom(CLI::App& app);  // cmd_sbom.cpp
+void add_sbom(CLI::App& app);    // cmd_sbom.cpp
+void add_verify(CLI::App& app);  // cmd_verify.cpp
 
 Global& global() {
   static Global g;
@@ -54,6 +55,7 @@ static void configure(CLI::App& app) {
   add_kbuild(app);
   add_boot_test(app);
   add_sbom(app);
+  add_verify(app);
 }
 
 static void print_help(const std::string& text) {
