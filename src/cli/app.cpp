@@ -14,6 +14,7 @@ namespace ksimg::cli {
 
 void add_sbom(CLI::App& app);    // cmd_sbom.cpp
 void add_verify(CLI::App& app);  // cmd_verify.cpp
+void add_ci(CLI::App& app);      // cmd_ci.cpp
 
 Global& global() {
   static Global g;
@@ -56,6 +57,7 @@ static void configure(CLI::App& app) {
   add_boot_test(app);
   add_sbom(app);
   add_verify(app);
+  add_ci(app);
 }
 
 static void print_help(const std::string& text) {
