@@ -121,8 +121,10 @@ std::vector<oci::Descriptor> list_referrers(Registry& reg, const std::string& re
                                             const oci::Digest& subject, const std::string& artifact_type,
                                             bool* used_api) {
   Session& s = reg.worker_session(0);
-  Got api = get(s, repo, "referrers/" + subject.str() + "?artifactType=" + artifact_type,
-                std::string(oci::media::index));
+  std::string type_q;  // '+' would read as a space in a query: percent-encoded
+  for (char c : artifact_type) type_q += c == '+' ? std::string("%2B") : std::string(1, c);
+  Got api =
+      get(s, repo, "referrers/" + subject.str() + "?artifactType=" + type_q, std::string(oci::media::index));
   bool have_api = api.status == 200;
   if (used_api) *used_api = have_api;
   Got idx = have_api ? api : get(s, repo, "manifests/" + schema_tag(subject), std::string(oci::media::index));

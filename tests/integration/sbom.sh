@@ -5,7 +5,8 @@
 # @cyclonedx/cyclonedx-library (installed here with npm into KSIMG_NPM_DIR, default
 # ~/.cache/ksimg/npm); then `ksimg push` sends the SBOM along as an OCI 1.1 referrer of the image
 # to the real docker-registry (no referrers API: the `sha256-<hex>` tag schema), and
-# `ksimg sbom REG/NS/kernelsmith:TAG` finds it back, byte for byte. Skips (77) without node/npm or
+# `ksimg sbom REG/NS/kernelsmith:TAG` finds it back, byte for byte; then the same through
+# ksimg_registry_proxy --referrers, which adds the referrers API (OCI-Subject, GET .../referrers/). Skips (77) without node/npm or
 # when npm cannot install the validator.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -83,4 +84,16 @@ ok "pushing again keeps one entry"
 expect 1 "no CycloneDX SBOM refers to" "$KSIMG" sbom "127.0.0.1:$REG/ns/kernelsmith:img2"
 expect 2 "has no manifest nosuch" "$KSIMG" sbom "127.0.0.1:$REG/ns/kernelsmith:nosuch"
 ok "an image without an SBOM exits 1, a missing image 2, each naming it"
+
+echo "== a registry with the referrers API (the proxy adds it, as Harbor >= 2.8 has it)"
+PX=$(start_proxy "$REG" "$T/proxy.log" --referrers)
+"$KSIMG" push --tag k4-mipsel --to "127.0.0.1:$PX/api" --layout "$T/oci" --lock "$LOCK" --images-lock "$T/il4.json" \
+  >/dev/null 2>push-api.err
+grep -q "refers to it (referrers API)" push-api.err || fail "push did not use the referrers API: $(cat push-api.err)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REG/v2/api/kernelsmith/manifests/sha256-${D#sha256:}")" = 404 ] ||
+  fail "a sha256-<hex> tag was written although the registry has the referrers API"
+"$KSIMG" sbom "127.0.0.1:$PX/api/kernelsmith:k4-mipsel" >found-api.json 2>sbom-api.err
+grep -q "found by the referrers API" sbom-api.err || fail "sbom did not use the referrers API: $(cat sbom-api.err)"
+cmp -s found-api.json local.json || fail "the SBOM found through the referrers API differs"
+ok "with the referrers API: OCI-Subject seen, no tag schema written, found back through GET .../referrers/<digest>"
 echo "PASS: $CHECKS checks"
