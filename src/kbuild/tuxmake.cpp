@@ -90,8 +90,10 @@ void add_tuxmake_keys(json& doc, const fs::path& out, const std::string& kernel)
                     {"image_tag", img.value("tag", json(nullptr))}};
   doc["tools"] = {{"gcc", gcc}, {"ld", str(tc, "binutils")}, {"as", str(tc, "binutils")}};
   const json k = doc.value("kernel", json::object());
-  doc["source"] = {{"kernelversion", str(k, "version")},
-                   {"kernelrelease", k.value("release", json(nullptr))}};
+  // TuxMake's `source` keys go into kbuild's own `source` object (kind, origin, sha256), not over it.
+  if (!doc["source"].is_object()) doc["source"] = json::object();
+  doc["source"]["kernelversion"] = str(k, "version");
+  doc["source"]["kernelrelease"] = k.value("release", json(nullptr));
 }
 
 void tuxmake_metadata(BuildContext& c) {

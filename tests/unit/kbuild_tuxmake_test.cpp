@@ -21,6 +21,7 @@ json sample() {
     "toolchain": {"recipe": "debian-bullseye-gcc10-arm64", "gcc": "10.2.1", "binutils": "2.35.2",
                   "cross_compile": "aarch64-linux-gnu-"},
     "make": {"jobs": 2}, "config": {"source": "boot-config"},
+    "source": {"kind": "download", "origin": "http://127.0.0.1/v5.x/linux-5.10.223.tar.xz", "sha256": "ab"},
     "targets": {"vmlinux": {"status": "ok", "seconds": 100.5}, "image": {"status": "ok", "seconds": 3},
                 "modules": {"status": "ok", "seconds": 9}, "dtbs": {"status": "skipped", "seconds": 0}},
     "artifacts": {"vmlinux": {}, "System.map": {}, "Image.gz": {}, ".config": {}}})");
@@ -64,6 +65,9 @@ TEST_CASE("tuxmake: the documented key set, and what tuxrun --tuxmake reads") {
   CHECK(doc["runtime"]["image_name"] == "127.0.0.1:5000/ns/kernelsmith:k4-arm64");
   CHECK(doc["tools"]["ld"] == "2.35.2");
   CHECK(doc["source"]["kernelversion"] == "5.10.223");
+  CHECK(doc["source"]["kernelrelease"] == "5.10.223");
+  CHECK(doc["source"]["kind"] == "download");  // kbuild's own source keys stay
+  CHECK(doc["source"]["sha256"] == "ab");
   CHECK(doc["schema"] == 1);  // kbuild's own keys stay
   CHECK(doc["artifacts"].contains("vmlinux"));
 }
