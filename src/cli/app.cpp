@@ -12,6 +12,10 @@
 
 namespace ksimg::cli {
 
+void add_sbom(CLI::App& app);    // cmd_sbom.cpp
+void add_verify(CLI::App& app);  // cmd_verify.cpp
+void add_ci(CLI::App& app);      // cmd_ci.cpp
+
 Global& global() {
   static Global g;
   return g;
@@ -53,6 +57,9 @@ static void configure(CLI::App& app) {
   add_boot_test(app);
   add_hash(app);
   add_mirror(app);
+  add_sbom(app);
+  add_verify(app);
+  add_ci(app);
 }
 
 static void print_help(const std::string& text) {

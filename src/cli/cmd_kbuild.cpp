@@ -177,6 +177,8 @@ matrix::Resolution check_request(kh::Request& r, const matrix::Version& v, const
   kh::check_targets(r.targets);
   if (r.no_ccache && !r.ccache_dir.empty())
     throw UsageError("--no-ccache and --ccache-dir exclude each other; drop one");
+  if (r.no_ccache && !r.ccache_remote.empty())
+    throw UsageError("--no-ccache and --ccache-remote exclude each other; drop one");
   std::optional<std::string> kind;
   if (!r.source_kind.empty()) kind = r.source_kind;
   auto res = matrix::resolve(m, v, r.arch, kind);
@@ -259,6 +261,9 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
   sub->add_option("-j,--jobs", r.jobs, "Parallel jobs (default: the CPUs available)");
   sub->add_option("--ccache-dir", r.ccache_dir, "ccache dir (default ~/.cache/ksimg/ccache/<image tag>)");
   sub->add_flag("--no-ccache", r.no_ccache, "Compile without ccache (no ccache dir is mounted)");
+  sub->add_option("--ccache-remote", r.ccache_remote,
+                  "Share ccache results through remote storage: redis://HOST:PORT (the build then uses the "
+                  "host's network), redis+unix:///SOCKET (mounted; network stays off), http(s)://URL");
   sub->add_option("-s,--source-kind", r.source_kind,
                   "Toolchain source for the cell: debian, bootlin or script");
   sub->add_option("--image", r.image, "Run this image (podman name or reference) instead of the cell's");
@@ -300,7 +305,8 @@ void add_kbuild(CLI::App& app) {
       "  ksimg kbuild 5.10.223 --arch mipsel --defconfig tinyconfig --enable CPU_LITTLE_ENDIAN -o out\n"
       "  ksimg kbuild 5.10.223 --arch arm64 --boot-config --boot-test -o out   # build what boots, boot it\n"
       "  ksimg kbuild 4.14.336 --arch arm64 --source ~/src/linux-4.14.336.tar.xz --config my.config -j8\n"
-      "  KSIMG_KERNEL_MIRROR=http://127.0.0.1:8080 ksimg kbuild 5.10.223 --arch mipsel --targets vmlinux");
+      "  KSIMG_KERNEL_MIRROR=http://127.0.0.1:8080 ksimg kbuild 5.10.223 --arch mipsel --targets vmlinux\n"
+      "  ksimg kbuild 5.10.223 --arch mipsel --ccache-remote redis://127.0.0.1:6379   # runners share objects");
   sub->callback([o] { run(*o); });
 }
 

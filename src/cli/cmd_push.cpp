@@ -7,15 +7,20 @@
 #include "cli/build_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/registry_flags.hpp"
+#include "cli/sbom.hpp"
 #include "cli/transfer_view.hpp"
 #include "layers/cell_build.hpp"
+#include "layers/cell_image.hpp"
+#include "layers/cell_inputs.hpp"
 #include "layers/launcher.hpp"
+#include "layers/sbom.hpp"
 #include "matrix/data.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layer.hpp"
 #include "registry/credentials.hpp"
 #include "registry/push.hpp"
 #include "registry/reference.hpp"
+#include "registry/referrers.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/progress.hpp"
@@ -117,6 +122,36 @@ std::vector<std::string> layer_compressors(const oci::Layout& layout, const std:
   return {out.begin(), out.end()};
 }
 
+// The immutable tag `<tag>-<12 hex>` named after the image's inputs label (layers/cell_inputs.hpp);
+// none (with a warning) for an image without the label, e.g. one not built by ksimg.
+std::vector<std::string> immutable_tags(const oci::Layout& layout, const std::string& tag) {
+  auto info = oci::inspect_image(layout, tag);
+  auto it = info.labels.find(layers::kInputsLabel);
+  if (it != info.labels.end() && it->second.size() == 64) return {layers::immutable_tag(tag, it->second)};
+  if (info.labels.count("org.kernelsmith.cell"))  // a cell image from an older ksimg; others need none
+    log::warn(tag + " has no " + layers::kInputsLabel +
+              " label (not built from a lock by this ksimg): pushed without an immutable tag");
+  return {};
+}
+
+// Pushes the cell image's SBOM (from the lock) as an OCI 1.1 referrer of `image`; "" (with a
+// warning) when there is none to push: the lock is missing or is not the image's.
+std::string push_sbom(const PushOpts& o, const Item& it, registry::Registry& reg, const std::string& repo,
+                      const oci::Descriptor& image) {
+  if (it.cell.empty()) return "";
+  nlohmann::ordered_json doc;
+  try {
+    doc = cell_sbom(o.build, o.layout, it.cell, o.source.empty() ? std::nullopt : std::optional(o.source));
+  } catch (const UsageError& e) {
+    log::warn(it.tag + ": no SBOM pushed: " + e.what());
+    return "";
+  }
+  auto r = registry::push_referrer(reg, repo, image, layers::kCycloneDxMediaType, doc.dump(2) + "\n");
+  log::info(it.tag + ": SBOM " + r.manifest.digest.str() + " refers to it (" +
+            (r.api ? "referrers API" : "tag sha256-" + image.digest.hex().substr(0, 12) + "...") + ")");
+  return r.manifest.digest.str();
+}
+
 void push(const PushOpts& o) {
   auto dest = registry::parse_destination(o.to);
   std::string repo = dest.repository();
@@ -133,16 +168,21 @@ void push(const PushOpts& o) {
   TransferView view("push");
   for (const auto& it : items) {
     view.set_image(it.tag);
-    auto res = registry::push_image(*reg, layout, {it.tag, repo, {it.tag}}, po, &view);
-    registry::update_images_lock(o.reg.images_lock,
-                                 {{it.tag,
-                                   {it.cell, res.reference, res.manifest.digest, res.manifest.size,
-                                    layer_compressors(layout, it.tag)}}});
+    auto fixed = immutable_tags(layout, it.tag);
+    auto res = registry::push_image(*reg, layout, {it.tag, repo, {it.tag}, fixed}, po, &view);
+    auto sbom = push_sbom(o, it, *reg, repo, res.manifest);
+    std::vector<std::string> tags{it.tag};
+    tags.insert(tags.end(), fixed.begin(), fixed.end());
+    registry::update_images_lock(
+        o.reg.images_lock,
+        {{it.tag, {it.cell, res.reference, res.manifest.digest, res.manifest.size, layer_compressors(layout, it.tag), tags}}});
     log::info(it.tag + ": pushed " + Progress::bytes(res.bytes_sent) + ", skipped " +
               Progress::bytes(res.bytes_skipped) + " -> " + res.reference);
-    if (o.reg.json)
+    if (o.reg.json) {
       all.push_back(push_json(res, it.cell));
-    else
+      all.back()["tags"] = tags;
+      all.back()["sbom"] = sbom.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(sbom);
+    } else
       std::cout << it.tag << " " << res.reference << "\n" << std::flush;
   }
   if (o.reg.json) std::cout << all.dump(2) << "\n";
@@ -168,7 +208,10 @@ void add_registry_commands(CLI::App& app) {
   add_registry_flags(sub, o->reg);
   add_build_options(sub, o->build);
   sub->footer(
-      "Prints '<tag> <reference@digest>' per image and records it in images.lock.json. Blobs the\n"
+      "Prints '<tag> <reference@digest>' per image and records it in images.lock.json. A cell image\n"
+      "also gets the immutable tag '<tag>-<12 hex of its inputs hash>' (lock entries, launcher,\n"
+      "compression); a push that would move it to another digest stops with exit 6. The cell's SBOM\n"
+      "(ksimg sbom) goes along as an OCI 1.1 referrer of the image. Blobs the\n"
       "registry has are skipped (HEAD), blobs of another repository there are mounted, the rest\n"
       "uploaded; the manifest is pushed by digest, then tagged.\n\n"
       "Examples:\n"

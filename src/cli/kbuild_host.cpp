@@ -127,6 +127,24 @@ void add_repeated(std::vector<std::string>& argv, const char* flag, const std::v
   }
 }
 
+// --ccache-remote: ccache's remote storage (CCACHE_REMOTE_STORAGE). A redis+unix:// socket is
+// mounted and the network stays off; redis:// and http:// need the network, and the host's
+// (--network=host), so that a cache server on the host's 127.0.0.1 is reachable too.
+void remote_ccache(run::RunOptions& o, const std::string& url) {
+  if (url.empty()) return;
+  o.env["CCACHE_REMOTE_STORAGE"] = url;
+  if (url.rfind("redis+unix://", 0) == 0) {
+    std::string sock = url.substr(13, url.find('?') == std::string::npos ? std::string::npos : url.find('?') - 13);
+    o.mounts.push_back({sock, sock, false});
+    return;
+  }
+  if (url.rfind("redis://", 0) != 0 && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    throw UsageError("--ccache-remote " + url +
+                     ": expected redis://HOST:PORT, redis+unix:///PATH/TO/SOCKET or http(s)://URL (ccache's "
+                     "remote_storage)");
+  o.network_mode = "host";
+}
+
 }  // namespace
 
 Invocation plan_invocation(const Request& r, const matrix::Version& v, const SourcePlan& src,
@@ -139,6 +157,7 @@ Invocation plan_invocation(const Request& r, const matrix::Version& v, const Sou
   o.mounts.push_back({src.host, src.container, true});
   o.mounts.push_back({out, "/out", false});
   if (ccache) o.mounts.push_back({*ccache, "/ccache", false});
+  if (ccache) remote_ccache(o, r.ccache_remote);
   o.env["KSIMG_IMAGE_REF"] = img.ref;
   if (!img.digest.empty()) o.env["KSIMG_IMAGE_DIGEST"] = img.digest;
   if (const char* e = std::getenv("SOURCE_DATE_EPOCH"); e && *e) o.env["SOURCE_DATE_EPOCH"] = e;

@@ -30,6 +30,7 @@ struct Request {
   int jobs = 0;
   bool config_strict = false, force = false, dry_run = false, tty = false;
   bool no_ccache = false;  // --no-ccache: no ccache dir mounted, kbuild --no-ccache
+  std::string ccache_remote;  // --ccache-remote: ccache's remote storage URL (CCACHE_REMOTE_STORAGE)
   bool boot_config = false, boot_test = false;
   std::string boot_config_data;  // with boot_config: the host matrix's boot config as JSON
 };

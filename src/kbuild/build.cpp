@@ -12,6 +12,7 @@
 #include "kbuild/cell.hpp"
 #include "kbuild/mirror.hpp"
 #include "kbuild/patches.hpp"
+#include "kbuild/reproduce.hpp"
 #include "matrix/data.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -161,6 +162,7 @@ void run_steps(BuildContext& c, const CellIdentity& id, const std::string& mirro
   timed(c, "config", [&] { configure(c); });
   build_targets(c);
   timed(c, "artifacts", [&] { collect_artifacts(c); });
+  write_reproducer(c);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "kbuild/build.hpp"
+#include "kbuild/tuxmake.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
 
@@ -184,6 +185,7 @@ void collect_artifacts(BuildContext& c) {
     a["modules"] = {{"path", "modules"}, {"count", count_modules(c.plan.out / "modules")}};
   if (has("dtbs") && fs::is_directory(c.plan.out / "dtbs"))
     a["dtbs"] = {{"path", "dtbs"}, {"count", count_files(c.plan.out / "dtbs")}};
+  tuxmake_metadata(c);  // TuxMake's keys and modules.tar.xz (tuxmake.cpp)
   c.meta.save();
 }
 

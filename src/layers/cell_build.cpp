@@ -4,6 +4,7 @@
 #include "layers/cell_build.hpp"
 
 #include "layers/cell_image.hpp"
+#include "layers/cell_inputs.hpp"
 #include "layers/launcher.hpp"
 #include "matrix/resolver.hpp"
 #include "recipes/apt_sources.hpp"
@@ -83,7 +84,10 @@ CellImage build_cell_image(const CellBuild& b, const oci::Layout& layout) {
                    out.recipe->gcc,
                    out.recipe->binutils.value_or(""),
                    epoch,
-                   b.revision};
+                   b.revision,
+                   b.ctx.lock ? cell_inputs_sha256(*b.ctx.lock, out.recipe->name, epoch, out.launcher.diff_id,
+                                                   b.ctx.compression)
+                              : ""};
   out.image =
       oci::assemble_image(layout, cell_image_spec(f), {out.base.layer, out.toolchain.layer, out.launcher});
   layout.set_tag(out.tag, out.image.manifest);

@@ -36,6 +36,7 @@ oci::ImageSpec cell_image_spec(const CellImageFacts& f) {
       {"org.kernelsmith.binutils-version",
        f.binutils_version.empty() ? f.recipe->binutils.value_or("unknown") : f.binutils_version},
       {"org.kernelsmith.kernels", matrix::cell_kernel_range(*f.matrix, *f.cell, *f.recipe)}};
+  if (!f.inputs_sha256.empty()) s.labels[kInputsLabel] = f.inputs_sha256;
   s.annotations = s.labels;
   s.version = f.image_tag;
   s.revision = f.revision;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/reference.hpp"
+#include "util/dir_lock.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 
@@ -34,6 +35,13 @@ Pin parse_pin(const std::string& file, const std::string& tag, const nlohmann::j
     for (const auto& s : c) {
       if (!s.is_string()) throw bad("compressors must be a list of strings");
       p.compressors.push_back(s.get<std::string>());
+    }
+  }
+  if (e.contains("tags")) {
+    if (!e["tags"].is_array()) throw bad("tags must be an array of strings");
+    for (const auto& t : e["tags"]) {
+      if (!t.is_string()) throw bad("tags must be an array of strings");
+      p.tags.push_back(t.get<std::string>());
     }
   }
   try {
@@ -73,6 +81,7 @@ std::string images_lock_json(const Pins& pins) {
     images[tag] = {
         {"cell", p.cell}, {"reference", p.reference}, {"digest", p.digest.str()}, {"size", p.size}};
     if (!p.compressors.empty()) images[tag]["compressors"] = p.compressors;
+    if (!p.tags.empty()) images[tag]["tags"] = p.tags;
   }
   nlohmann::ordered_json j = {{"schema_version", 1}, {"images", images}};
   return j.dump(2) + "\n";
@@ -81,7 +90,9 @@ std::string images_lock_json(const Pins& pins) {
 void update_images_lock(const std::filesystem::path& path, const Pins& updates) {
   auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   std::filesystem::create_directories(dir);
-  files::FileLock lock(dir / (path.filename().string() + ".lock"));
+  // The directory, not a `<path>.lock` file: the user's directory keeps only images.lock.json.
+  // (The file itself cannot be the lock: write_atomic replaces its inode.)
+  files::DirLock lock(dir);
   Pins pins = read_images_lock(path);
   for (const auto& [tag, p] : updates) pins[tag] = p;
   std::string text = images_lock_json(pins);

@@ -20,7 +20,8 @@ struct Pin {
   int64_t size = 0;       // the manifest's size in bytes
   // The compressor profiles of its layers (org.kernelsmith.compressor annotations, distinct,
   // sorted), e.g. "gzip libdeflate-1.14 level-6 slice-1MiB"; empty for images without them.
-  std::vector<std::string> compressors;
+  std::vector<std::string> compressors = {};
+  std::vector<std::string> tags = {};  // every registry tag pushed: the moving one, then the immutable one
 };
 
 using Pins = std::map<std::string, Pin>;  // image tag -> pin, sorted
@@ -35,8 +36,8 @@ Pins read_images_lock(const std::filesystem::path& path);
 // Serialises pins (schema_version 1, keys sorted, 2-space indent, trailing newline).
 std::string images_lock_json(const Pins& pins);
 
-// Merges `updates` into the file under a lock (`<path>.lock`) and writes it atomically when
-// its bytes change; entries not in `updates` are kept.
+// Merges `updates` into the file under an flock on its directory (no lock file is left next
+// to it) and writes it atomically when its bytes change; entries not in `updates` are kept.
 void update_images_lock(const std::filesystem::path& path, const Pins& updates);
 
 // The pin for image tag `tag` ("k4-mipsel"), or nullopt when the file or the entry is absent.

@@ -108,14 +108,33 @@ void put_manifest(Session& s, const std::string& repo, const std::string& ref, c
                          *got + "; it must keep the exact bytes");
 }
 
-// True when `tag` already names manifest `d` (HEAD end-3 and its Docker-Content-Digest).
-bool tag_points_at(Session& s, const std::string& repo, const std::string& tag, const oci::Digest& d) {
+// The digest `tag` names in the registry (HEAD end-3 and its Docker-Content-Digest), "" when
+// the tag is absent.
+std::string tag_digest(Session& s, const std::string& repo, const std::string& tag) {
   http::Request req;
   req.method = "HEAD";
   req.url = s.url(repo, "manifests/" + tag);
   req.headers = {{"Accept", manifest_accept()}};
   http::Response r = s.send_retry([&] { return req; }, repository_scope(repo, true));
-  return r.status == 200 && r.header("docker-content-digest").value_or("") == d.str();
+  return r.status == 200 ? r.header("docker-content-digest").value_or("?") : "";
+}
+
+// True when `tag` already names manifest `d`.
+bool tag_points_at(Session& s, const std::string& repo, const std::string& tag, const oci::Digest& d) {
+  return tag_digest(s, repo, tag) == d.str();
+}
+
+// Refuses (exit kImmutableTagExit) when an immutable tag names another manifest than `d`.
+void check_immutable(Session& s, const std::string& repo, const std::vector<std::string>& tags,
+                     const oci::Digest& d) {
+  for (const auto& t : tags) {
+    auto have = tag_digest(s, repo, t);
+    if (!have.empty() && have != d.str())
+      throw Error(static_cast<Exit>(kImmutableTagExit), s.registry().name() + "/" + repo + ":" + t + " is immutable and names " +
+                                      have + ", not " + d.str() +
+                                      "; immutable tags never move: find why the same inputs gave another "
+                                      "image, or push to another repository");
+  }
 }
 
 namespace {
@@ -152,6 +171,7 @@ PushResult push_image(Registry& reg, const oci::Layout& layout, const PushReques
       throw IntegrityError("blob " + d.digest.str() + " of " + req.layout_tag + " is missing from " +
                            layout.root().string() + "; build the image again");
   PushResult res{req.layout_tag, req.repository, "", *m, {}, 0, 0};
+  check_immutable(reg.worker_session(0), req.repository, req.immutable_tags, m->digest);
   res.blobs = push_blobs(reg, layout, req.repository, blobs, opts, ev);
   Session* s = &reg.worker_session(0);
   for (const auto& b : res.blobs)           // all blobs first, verified, before the manifest that needs them
@@ -163,6 +183,7 @@ PushResult push_image(Registry& reg, const oci::Layout& layout, const PushReques
     (b.action == BlobAction::uploaded ? res.bytes_sent : res.bytes_skipped) +=
         static_cast<uint64_t>(b.desc.size);
   auto tags = req.tags.empty() ? std::vector<std::string>{req.layout_tag} : req.tags;
+  tags.insert(tags.end(), req.immutable_tags.begin(), req.immutable_tags.end());
   std::vector<std::string> todo;
   for (const auto& t : tags)
     if (!tag_points_at(*s, req.repository, t, m->digest)) todo.push_back(t);

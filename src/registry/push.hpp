@@ -13,6 +13,9 @@
 
 namespace ksimg::registry {
 
+// The exit code of a push refused because it would move an immutable tag (README "Exit codes").
+inline constexpr int kImmutableTagExit = 6;
+
 // Progress of blob transfers (push and pull); called from worker threads.
 class TransferEvents {
  public:
@@ -28,9 +31,12 @@ struct PushOptions {
 };
 
 struct PushRequest {
-  std::string layout_tag;         // the image in the layout
-  std::string repository;         // "ns/kernelsmith"
-  std::vector<std::string> tags;  // registry tags to set (default: layout_tag)
+  std::string layout_tag;        // the image in the layout
+  std::string repository;        // "ns/kernelsmith"
+  std::vector<std::string> tags; // registry tags to set (default: layout_tag)
+  // Tags that must never move: each is set like `tags`, but when the registry already has
+  // it on another manifest the push stops before sending anything (Error, kImmutableTagExit).
+  std::vector<std::string> immutable_tags = {};
 };
 
 struct PushResult {

@@ -51,7 +51,10 @@ std::string load(const std::filesystem::path& layout, const std::string& tag) {
 std::vector<std::string> podman_run_argv(const std::string& image, const std::vector<std::string>& argv,
                                          const RunOptions& o) {
   std::vector<std::string> a{"podman", "run", "--rm", "--pull=" + (o.pull.empty() ? "never" : o.pull)};
-  if (!o.network) a.push_back("--network=none");
+  if (!o.network_mode.empty())
+    a.push_back("--network=" + o.network_mode);
+  else if (!o.network)
+    a.push_back("--network=none");
   if (!o.userns.empty()) a.push_back("--userns=" + o.userns);
   if (!o.user.empty()) a.push_back("--user=" + o.user);
   if (o.tty) {

@@ -18,7 +18,8 @@ struct Mount {
 };
 
 struct RunOptions {
-  bool network = false;  // --network=none unless true
+  bool network = false;      // --network=none unless true
+  std::string network_mode;  // --network=<mode> ("host") when set; overrides `network`
   std::vector<Mount> mounts;
   std::map<std::string, std::string> env;
   std::string workdir;

@@ -3,7 +3,7 @@
 // so the registry's absolute Location URLs point back at the proxy), logs it, and misbehaves
 // on demand. Prints its port as the first line on stdout; runs until killed.
 //
-//   ksimg_registry_proxy UPSTREAM_PORT [--log FILE] [--chunk-min N] [--redirect-to BASE]
+//   ksimg_registry_proxy UPSTREAM_PORT [--log FILE] [--chunk-min N] [--redirect-to BASE] [--referrers]
 //                        [--fault "KIND METHOD COUNT REGEX"]...
 //
 // A fault applies to requests whose method is METHOD (or *) and whose target (path?query)
@@ -20,7 +20,13 @@
 //            static server on an OCI layout (another host) serves the blob, like a CDN
 // --log appends "METHOD TARGET STATUS REQUEST_BODY_BYTES FAULT" per request.
 // --chunk-min N adds OCI-Chunk-Min-Length: N to 202 answers of POST .../blobs/uploads/.
+// --referrers adds the OCI 1.1 referrers API the registry lacks: a stored manifest PUT with a
+// `subject` is answered with OCI-Subject and listed by GET /v2/<name>/referrers/<digest>
+// (filter ?artifactType=), as Harbor >= 2.8 does.
 #include <httplib.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -47,7 +53,11 @@ struct Config {
   long chunk_min = 0;
   std::string redirect_to;
   std::vector<Fault> faults;
+  bool referrers = false;
 };
+
+// --referrers: "<name>@<subject digest>" -> descriptors of the manifests that refer to it.
+std::map<std::string, std::vector<nlohmann::json>> g_referrers;
 
 std::mutex g_mu;
 Config g_cfg;
@@ -76,6 +86,8 @@ bool parse_args(int argc, char** argv, Config& c) {
         if (!parse_fault(v, f)) return false;
         c.faults.push_back(std::move(f));
       }
+    } else if (a == "--referrers") {
+      c.referrers = true;
     } else if (c.upstream == 0 && !a.empty() && a[0] != '-') {
       c.upstream = std::stoi(a);
     } else {
@@ -168,7 +180,44 @@ void redirect_blob(const httplib::Request& req, httplib::Response& res) {
   res.set_header("Location", g_cfg.redirect_to + "/blobs/" + alg + "/" + req.path.substr(colon + 1));
 }
 
+// --referrers: serves GET /v2/<name>/referrers/<digest>; true when it did.
+bool serve_referrers(const httplib::Request& req, httplib::Response& res) {
+  static const std::regex re("^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$");
+  std::smatch m;
+  if (!g_cfg.referrers || req.method != "GET" || !std::regex_match(req.path, m, re)) return false;
+  auto idx = nlohmann::json{{"schemaVersion", 2}, {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                            {"manifests", nlohmann::json::array()}};
+  std::string type = req.has_param("artifactType") ? req.get_param_value("artifactType") : "";
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    for (const auto& d : g_referrers[m[1].str() + "@" + m[2].str()])
+      if (type.empty() || d.value("artifactType", "") == type) idx["manifests"].push_back(d);
+  }
+  res.status = 200;
+  res.set_content(idx.dump(), "application/vnd.oci.image.index.v1+json");
+  log_line(req, 200, "referrers");
+  return true;
+}
+
+// --referrers: a stored manifest with a subject is recorded and answered with OCI-Subject.
+void record_referrer(const httplib::Request& req, const httplib::Response& up, httplib::Response& res) {
+  static const std::regex re("^/v2/(.+)/manifests/[^/]+$");
+  std::smatch m;
+  if (!g_cfg.referrers || req.method != "PUT" || up.status != 201 || !std::regex_match(req.path, m, re)) return;
+  auto j = nlohmann::json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.contains("subject") || !up.has_header("Docker-Content-Digest")) return;
+  nlohmann::json d = {{"mediaType", j.value("mediaType", "")},
+                      {"digest", up.get_header_value("Docker-Content-Digest")},
+                      {"size", req.body.size()}};
+  if (j.contains("artifactType")) d["artifactType"] = j["artifactType"];
+  std::string subject = j["subject"].value("digest", "");
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_referrers[m[1].str() + "@" + subject].push_back(d);
+  res.set_header("OCI-Subject", subject);
+}
+
 void handle(const httplib::Request& req, httplib::Response& res) {
+  if (serve_referrers(req, res)) return;
   std::string fault = take_fault(req);
   if (fault == "redirect") {
     redirect_blob(req, res);
@@ -192,6 +241,7 @@ void handle(const httplib::Request& req, httplib::Response& res) {
     return log_line(req, 502, fault);
   }
   copy_response(*r, res, req.method);
+  record_referrer(req, *r, res);
   if (g_cfg.chunk_min > 0 && req.method == "POST" && r->status == 202)
     res.set_header("OCI-Chunk-Min-Length", std::to_string(g_cfg.chunk_min));
   std::string type = r->has_header("Content-Type") ? r->get_header_value("Content-Type") : "application/octet-stream";
@@ -210,7 +260,7 @@ void handle(const httplib::Request& req, httplib::Response& res) {
 int main(int argc, char** argv) {
   if (!parse_args(argc, argv, g_cfg)) {
     std::cerr << "usage: ksimg_registry_proxy UPSTREAM_PORT [--log FILE] [--chunk-min N] [--redirect-to BASE] "
-                 "[--fault \"KIND METHOD COUNT REGEX\"]...\n";
+                 "[--referrers] [--fault \"KIND METHOD COUNT REGEX\"]...\n";
     return 2;
   }
   httplib::Server svr;

@@ -114,7 +114,7 @@ for r in $(seq "$ROUNDS"); do
     [ "$(jq -r --arg t "$t" '.images[$t].digest' "$KSIMG_IMAGES_LOCK")" = "${REF[$t]}" ] ||
       wrong_result "round $r: images.lock.json does not pin $t"
   done
-  left=$(find "$T" -maxdepth 1 -name 'images.lock.json.tmp-*' | wc -l)
+  left=$(find "$T" -maxdepth 1 -name 'images.lock.json.*' | wc -l)
   leftovers=$((leftovers + left))
 done
 layout_ok "$L" || wrong_result "the layout after pushing: $(cat "$T/check.out")"

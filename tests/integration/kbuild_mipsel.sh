@@ -9,12 +9,15 @@
 # boot of k4/mipsel): verdict and `Linux version 5.10.223` banner on stdout and in metadata.json.
 # A second run with nothing changed is an incremental no-op (>= 5x faster, same vmlinux); a third
 # into a fresh output dir with the same ccache dir hits ccache on every compile (same vmlinux).
+# Then the TuxMake keys, and OUT/reproduce.sh run into a fresh dir with an empty local ccache and
+# a real redis-server as ccache's remote storage (--ccache-remote, filled by the runs before):
+# >= 90% of compiles come from redis and vmlinux is the same byte for byte.
 # Skips (77) when a tool or the Debian archive is unavailable.
 set -euo pipefail
 : "${KSIMG_BUILD_DIR:?}"
 # shellcheck source=lib.bash
 source "$(dirname "$0")/lib.bash"
-need_tools podman skopeo mmdebstrap jq readelf file curl dpkg-deb sha256sum qemu-system-mipsel
+need_tools podman skopeo mmdebstrap jq readelf file curl dpkg-deb sha256sum qemu-system-mipsel redis-server redis-cli python3
 need_static_server
 need_debian bullseye
 W="$KSIMG_TESTS_TMP/kbuild"               # kept between runs: the .deb and the mirror
@@ -33,8 +36,16 @@ checks=$((checks + 1))
 static_server "$W/mirror"
 export KSIMG_KERNEL_MIRROR=$STATIC_URL
 
+# A real redis on 127.0.0.1 as ccache's remote storage (--ccache-remote): every build below fills
+# it; the reproduce.sh build at the end starts from an empty local ccache and must get its objects
+# from redis.
+RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" >"$T/redis.log" 2>&1 &
+track $!
+for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+REMOTE="redis://127.0.0.1:$RPORT"
 args=(kbuild 5.10.223 --arch mipsel --lock "$KSIMG_SRC/ksimg.lock.json" --layout "$T/oci" -o "$T/out"
-      --ccache-dir "$T/ccache" --boot-config --targets vmlinux)
+      --ccache-dir "$T/ccache" --ccache-remote "$REMOTE" --boot-config --targets vmlinux)
 boot_cfg=$(jq -c '.arches.mipsel as $x | $x.boot.k4 | {defconfig: (.defconfig // $x.defconfig.k4), enable, disable}' \
   "$KSIMG_SRC/matrix/arches.json")
 start=$(date +%s)
@@ -127,6 +138,34 @@ jq -e '.status == "succeeded" and .config.reused == false and (.make.wrapper | s
 [ $((fresh * 2)) -le "$cold" ] || fail "a fresh dir with a warm ccache took ${fresh}s, cold ${cold}s (want >= 2x faster)"
 checks=$((checks + 4))
 
+# TuxMake's keys, as `tuxrun --tuxmake OUT` reads them (the key set itself: tests/unit/kbuild_tuxmake_test.cpp).
+jqc --arg d "$digest" '.build.target_arch == "mips" and .build.toolchain == "gcc-10" and .results.status == "PASS"
+     and .results.artifacts.kernel == ["vmlinux"] and .results.targets.vmlinux.status == "PASS"
+     and .runtime.image_digest == $d and (.compiler.version | startswith("10.")) and (.tools.ld | startswith("2.35"))'
+
+# reproduce.sh, written by kbuild: the image by digest, the tarball by sha256, this .config, the
+# targets. Run into a fresh dir (with the same ccache dir, so it costs little) it must give the
+# same vmlinux byte for byte.
+R="$T/out/reproduce.sh"
+[ -x "$R" ] && jq -e '.reproduce == "reproduce.sh"' "$M" >/dev/null || fail "no reproduce.sh in $T/out"
+grep -q -- "--image kernelsmith@$digest " "$R" && grep -q "^sha256=$want_sha$" "$R" || fail "reproduce.sh: $(cat "$R")"
+start=$(date +%s)
+mkdir -p "$T/ccache4"  # empty: every object must come from redis
+sh "$R" "$T/out4" --ccache-dir "$T/ccache4" --ccache-remote "$REMOTE" >"$T/run4.out" 2>"$T/run4.err" ||
+  { tail -30 "$T/run4.err" >&2; fail "reproduce.sh"; }
+repro=$(( $(date +%s) - start ))
+stats=$(podman run --rm --network=none -v "$T/ccache4:/ccache" -e CCACHE_DIR=/ccache localhost/kernelsmith:k4-mipsel ccache --print-stats) ||
+  fail "ccache --print-stats in the image"
+rhits=$(stat remote_storage_hit) lhits=$(stat local_storage_hit) rmiss=$(stat cache_miss)
+[ "$rhits" -ge 200 ] && [ $((rhits * 10)) -ge $(( (rhits + lhits + rmiss) * 9 )) ] ||
+  fail "empty local ccache + redis: $rhits remote hits, $lhits local hits, $rmiss misses (want >= 90% remote)"
+jq -e '.status == "succeeded" and .config.source == "config"' "$T/out4/metadata.json" >/dev/null ||
+  fail "reproduced build: $(jq -c '{status, config}' "$T/out4/metadata.json")"
+cmp -s "$T/out/vmlinux" "$T/out4/vmlinux" || fail "reproduce.sh built another vmlinux"
+cmp -s "$T/out/.config" "$T/out4/.config" || fail "reproduce.sh built another .config: $(diff "$T/out/.config" "$T/out4/.config" | head)"
+checks=$((checks + 5))
+
 echo "kbuild_mipsel: cold build + boot ${cold}s (boot ${boot_s}s), no-change rebuild ${warm}s"
+echo "kbuild_mipsel: reproduce.sh into a fresh dir, empty local ccache + redis ${repro}s: the same vmlinux, $rhits of $((rhits + lhits + rmiss)) compiles from redis"
 echo "kbuild_mipsel: fresh output dir with a warm ccache ${fresh}s: $hits ccache hits, $misses misses, same vmlinux"
 echo "kbuild_mipsel: $checks checks passed"

@@ -145,6 +145,35 @@ expect 2 "has no image tagged nope" "$KSIMG" push --tag nope --to "127.0.0.1:$RE
 expect 1 "cannot reach the registry" "$KSIMG" pull "127.0.0.1:$(free_port)/ns/kernelsmith:img1" --layout "$T/locked"
 ok "usage errors exit 2 naming the problem, an unreachable registry exits 1"
 
+echo "== immutable tags: <tag>-<12 hex of the inputs label>, never moved"
+IL="$T/imm.lock.json"
+H=$(printf 'inputs one' | sha256sum | cut -d' ' -f1)
+"$KSIMG" -q image build --layer "$T/trees/base" --layer "$T/trees/tool1" --tag k9-imm --layout "$T/imm" --cmd true \
+  --label org.kernelsmith.cell=k9/imm --label "org.kernelsmith.inputs-sha256=$H" >/dev/null
+DI=$(layout_digest "$T/imm" k9-imm)
+out=$("$KSIMG" push --tag k9-imm --to "127.0.0.1:$REG/imm" --layout "$T/imm" --json --images-lock "$IL")
+[ "$(jq -r '.[0].tags | join(",")' <<<"$out")" = "k9-imm,k9-imm-${H:0:12}" ] || fail "push --json tags: $out"
+[ "$(jq -c '.images["k9-imm"] | [.digest, .tags]' "$IL")" = "[\"$DI\",[\"k9-imm\",\"k9-imm-${H:0:12}\"]]" ] ||
+  fail "images lock: $(cat "$IL")"
+[ "$(skopeo inspect --tls-verify=false "docker://127.0.0.1:$REG/imm/kernelsmith:k9-imm-${H:0:12}" | jq -r .Digest)" = "$DI" ] ||
+  fail "the immutable tag does not name $DI"
+ok "push sets k9-imm and k9-imm-${H:0:12} on $DI; images.lock.json records both tags and the digest"
+"$KSIMG" -q push --tag k9-imm --to "127.0.0.1:$REG/imm" --layout "$T/imm" --images-lock "$IL" >/dev/null ||
+  fail "pushing the same digest again must succeed"
+# Same inputs label, other bytes: the immutable tag would move. Refused before anything is sent.
+"$KSIMG" -q image build --layer "$T/trees/base" --layer "$T/trees/tool2" --tag k9-imm --layout "$T/imm2" --cmd true \
+  --label org.kernelsmith.cell=k9/imm --label "org.kernelsmith.inputs-sha256=$H" >/dev/null
+expect 6 "k9-imm-${H:0:12} is immutable and names $DI" \
+  "$KSIMG" -q push --tag k9-imm --to "127.0.0.1:$REG/imm" --layout "$T/imm2" --images-lock "$IL"
+[ "$(wc -l <"$T/err.txt")" = 1 ] || fail "the refusal is not one line: $(cat "$T/err.txt")"
+[ "$(skopeo inspect --tls-verify=false "docker://127.0.0.1:$REG/imm/kernelsmith:k9-imm" | jq -r .Digest)" = "$DI" ] ||
+  fail "the refused push moved the moving tag"
+[ "$(jq -r '.images["k9-imm"].digest' "$IL")" = "$DI" ] || fail "the refused push changed the images lock"
+ok "moving an immutable tag is refused with exit 6, in one line; nothing changed"
+left=$(find "$T" -maxdepth 1 -name '*.lock.json.*' -o -maxdepth 1 -name 'images.lock.json.*' | wc -l)
+[ "$left" = 0 ] || fail "files left next to the images locks: $(find "$T" -maxdepth 1 -name '*.lock.json.*')"
+ok "writing images locks leaves no other file next to them"
+
 echo "== a real cell image from the default layout, if built"
 DEF=${KSIMG_LAYOUT:-${XDG_DATA_HOME:-$HOME/.local/share}/ksimg/oci}
 if [ -f "$DEF/index.json" ] && [ "$(layout_digest "$DEF" k4-mipsel)" != "" ]; then

@@ -1,0 +1,137 @@
+// `ksimg verify REG/NS/kernelsmith:TAG`: verify by rebuild. Pulls the image (every blob checked),
+// rebuilds its cell from the local lock with this ksimg (layers/cell_build.hpp) and compares the
+// manifest digests; on a mismatch, the first differing layer and, inside it, the first differing
+// tar member. Possible only because cell images are reproducible (README "Determinism"). The
+// image's inputs label must equal what the local lock and ksimg give: otherwise the rebuild could
+// not be the same, and the command says which lock to check out instead of reporting a mismatch.
+#include <iostream>
+
+#include "cli/build_options.hpp"
+#include "cli/commands.hpp"
+#include "cli/registry_flags.hpp"
+#include "layers/cell_build.hpp"
+#include "layers/cell_image.hpp"
+#include "layers/cell_inputs.hpp"
+#include "layers/launcher.hpp"
+#include "matrix/data.hpp"
+#include "oci/inspect.hpp"
+#include "oci/tar_scan.hpp"
+#include "registry/pull.hpp"
+#include "registry/reference.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/tempdir.hpp"
+
+namespace ksimg::cli {
+
+namespace {
+
+struct VerifyOpts {
+  std::string ref, layout;
+  BuildOpts build;
+  RegistryFlags reg;
+};
+
+std::string label(const oci::ImageInfo& i, const std::string& k) {
+  auto it = i.labels.find(k);
+  return it == i.labels.end() ? "" : it->second;
+}
+
+// "path: what" of every member, in archive order, with its data's sha256.
+std::vector<std::string> members(const std::filesystem::path& blob) {
+  std::vector<std::string> out;
+  oci::scan_tar(blob, [&](const oci::TarMember& m, oci::MemberData& d) {
+    oci::Sha256 h;
+    for (std::string b = d.read(1 << 20); !b.empty(); b = d.read(1 << 20)) h.update(b);
+    out.push_back(m.path + ": type " + std::string(1, m.type) + ", mode " + std::to_string(m.perm) +
+                  ", uid " + std::to_string(m.uid) + ", mtime " + std::to_string(m.mtime) + ", size " +
+                  std::to_string(m.size) + (m.link.empty() ? "" : ", link " + m.link) + ", sha256 " +
+                  h.finish().hex().substr(0, 16));
+  });
+  return out;
+}
+
+// The first difference between two layers, as one phrase.
+std::string first_difference(const std::filesystem::path& want, const std::filesystem::path& got) {
+  auto a = members(want), b = members(got);
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    if (i < a.size() && i < b.size() && a[i] == b[i]) continue;
+    if (i >= a.size()) return "the registry's has an extra member " + b[i];
+    if (i >= b.size()) return "the registry's lacks member " + a[i];
+    return "first differing member: rebuilt " + a[i] + "; registry " + b[i];
+  }
+  return "the members are equal; the compressed bytes differ";
+}
+
+// The cell and source the pulled image was built for, from its labels.
+std::pair<std::string, std::optional<std::string>> cell_of(const oci::ImageInfo& info,
+                                                           const std::string& ref) {
+  std::string cell = label(info, "org.kernelsmith.cell");
+  if (cell.empty())
+    throw UsageError(ref + " is not a kernelsmith cell image (no org.kernelsmith.cell label)");
+  const auto& m = matrix::get(global().data_dir);
+  auto [c, r] = layers::pick_cell(m, cell, std::nullopt);
+  if (r->name == label(info, "org.kernelsmith.recipe")) return {cell, std::nullopt};
+  return {cell, label(info, "org.kernelsmith.toolchain-source")};
+}
+
+void verify(const VerifyOpts& o) {
+  auto ref = registry::parse_reference(o.ref);
+  TempDir tmp("ksimg-verify");
+  auto pulled = oci::Layout::create(tmp / "pulled");
+  auto reg = open_registry(ref.registry, o.reg);
+  auto pr = registry::pull_image(*reg, ref, pulled, "remote");
+  auto remote = oci::inspect_image(pulled, "remote");
+  auto [cell, source] = cell_of(remote, o.ref);
+  auto t = http::make_transport();
+  layers::CellBuild b{build_context(o.build, *t), cell, source, layers::find_kbuild(),
+                      label(remote, "org.opencontainers.image.revision")};
+  auto local = oci::Layout::create(o.layout.empty() ? (tmp / "rebuilt").string() : o.layout);
+  log::info("rebuilding " + cell + " from " + o.build.lock_file);
+  auto built = layers::build_cell_image(b, local);
+  auto mine = oci::inspect_image(local, built.tag);
+  if (label(mine, layers::kInputsLabel) != label(remote, layers::kInputsLabel))
+    throw UsageError(o.ref + " was built from other inputs (inputs " +
+                     label(remote, layers::kInputsLabel).substr(0, 12) + ", this lock and ksimg give " +
+                     label(mine, layers::kInputsLabel).substr(0, 12) +
+                     "); check out the ksimg.lock.json and ksimg it was built with, then verify again");
+  if (mine.manifest.digest == pr.manifest.digest) {
+    std::cout << o.ref << " " << pr.manifest.digest.str()
+              << " verified: rebuilt from the lock, same digest\n";
+    return;
+  }
+  std::string why = "the config differs";
+  for (size_t i = 0; i < std::min(mine.layers.size(), remote.layers.size()); ++i)
+    if (mine.layers[i].descriptor.digest != remote.layers[i].descriptor.digest) {
+      why = "layer " + std::to_string(i + 1) + " differs (" +
+            first_difference(local.blob_path(mine.layers[i].descriptor.digest),
+                             pulled.blob_path(remote.layers[i].descriptor.digest)) +
+            ")";
+      break;
+    }
+  throw IntegrityError(o.ref + " is " + pr.manifest.digest.str() + " but the lock rebuilds " +
+                       mine.manifest.digest.str() + ": " + why);
+}
+
+}  // namespace
+
+void add_verify(CLI::App& app) {
+  auto o = std::make_shared<VerifyOpts>();
+  auto* sub = app.add_subcommand("verify", "Verify a registry's cell image by rebuilding it from the lock");
+  sub->add_option("REF", o->ref, "The image: REG/NS/kernelsmith:TAG or @sha256:...")->required();
+  sub->add_option("--layout", o->layout, "Keep the rebuilt image in this layout (default: a temp dir)");
+  add_build_options(sub, o->build);
+  add_registry_flags(sub, o->reg);
+  sub->footer(
+      "Pulls the image (every blob checked against its digest), rebuilds its cell (org.kernelsmith.cell)\n"
+      "from the lock with this ksimg, and compares the digests. Exit 0: the same digest; 3: another\n"
+      "digest, naming the first differing layer and the first differing member in it; 2: the image was\n"
+      "built from other inputs (its org.kernelsmith.inputs-sha256 label) than this lock and ksimg.\n"
+      "Works because cell images are reproducible: the same lock gives the same bytes.\n\n"
+      "Examples:\n"
+      "  ksimg verify 127.0.0.1:5000/ns/kernelsmith:k4-mipsel\n"
+      "  ksimg verify harbor.example.com/ci/kernelsmith:k4-mipsel-3f2a9c0e17b4 --lock ksimg.lock.json");
+  sub->callback([o] { verify(*o); });
+}
+
+}  // namespace ksimg::cli
