@@ -51,6 +51,7 @@ static void configure(CLI::App& app) {
   add_login_commands(app);
   add_kbuild(app);
   add_boot_test(app);
+  add_store(app);
 }
 
 static void print_help(const std::string& text) {
@@ -90,7 +91,8 @@ int run(int argc, char** argv) {
     std::cerr << where << ": " << e.what() << " (see '" << where << " --help')\n";
     return static_cast<int>(Exit::usage);
   } catch (const Error& e) {
-    std::cerr << "ksimg: " << e.what() << '\n';
+    if (*e.what())
+      std::cerr << "ksimg: " << e.what() << '\n';  // empty: a shell's command's status, passed on
     return static_cast<int>(e.code());
   } catch (const std::filesystem::filesystem_error& e) {
     // std::filesystem calls outside a module's own checks (create_directories, copy, ...).
