@@ -9,6 +9,7 @@
 # boot of k4/mipsel): verdict and `Linux version 5.10.223` banner on stdout and in metadata.json.
 # A second run with nothing changed is an incremental no-op (>= 5x faster, same vmlinux); a third
 # into a fresh output dir with the same ccache dir hits ccache on every compile (same vmlinux).
+# Then the same build with --runtime builtin (store + bubblewrap): the same vmlinux, byte for byte.
 # Skips (77) when a tool or the Debian archive is unavailable.
 set -euo pipefail
 : "${KSIMG_BUILD_DIR:?}"
@@ -126,6 +127,27 @@ jq -e '.status == "succeeded" and .config.reused == false and (.make.wrapper | s
 [ "$(sha256sum <"$T/out3/vmlinux")" = "$vm1" ] || fail "the warm-ccache build made another vmlinux"
 [ $((fresh * 2)) -le "$cold" ] || fail "a fresh dir with a warm ccache took ${fresh}s, cold ${cold}s (want >= 2x faster)"
 checks=$((checks + 4))
+
+# The built-in runtime (the layout image's layers imported into a fresh tree store, checked out
+# by hardlinks, run under bubblewrap with the network off), into a fresh output dir with its own
+# empty ccache dir: the same vmlinux, bit for bit, as podman's, owned by the caller.
+if command -v bwrap >/dev/null; then
+  args4=(); for a in "${args[@]}"; do
+    case "$a" in "$T/out") a="$T/out4" ;; "$T/ccache") a="$T/ccache4" ;; esac; args4+=("$a"); done
+  start=$(date +%s)
+  KSIMG_STORE="$T/store" "$KSIMG" "${args4[@]}" --runtime builtin >"$T/run4.out" 2>"$T/run4.err" \
+    || { tail -30 "$T/run4.err" >&2; fail "ksimg kbuild --runtime builtin"; }
+  builtin_s=$(( $(date +%s) - start ))
+  grep -q "runtime builtin: $T/store/images/" "$T/run4.err" || fail "not run from the store: $(head "$T/run4.err")"
+  cmp "$T/out/vmlinux" "$T/out4/vmlinux" || fail "the built-in runtime made another vmlinux than podman"
+  [ -z "$(find "$T/out4" ! -user "$(id -u)" -print -quit)" ] || fail "builtin outputs not owned by $(id -u)"
+  jq -e --arg d "$digest" '.status == "succeeded" and .image.digest == $d' "$T/out4/metadata.json" >/dev/null \
+    || fail "builtin metadata: $(jq -c '{status, image}' "$T/out4/metadata.json")"
+  checks=$((checks + 4))
+  echo "kbuild_mipsel: --runtime builtin, cold ccache: ${builtin_s}s (store import + checkout + build), same vmlinux as podman"
+else
+  echo "kbuild_mipsel: bwrap is not installed (apt-get install bubblewrap): the built-in runtime was not checked"
+fi
 
 echo "kbuild_mipsel: cold build + boot ${cold}s (boot ${boot_s}s), no-change rebuild ${warm}s"
 echo "kbuild_mipsel: fresh output dir with a warm ccache ${fresh}s: $hits ccache hits, $misses misses, same vmlinux"
