@@ -51,6 +51,7 @@ static void configure(CLI::App& app) {
   add_login_commands(app);
   add_kbuild(app);
   add_boot_test(app);
+  add_shell(app);
   add_store(app);
 }
 

@@ -25,6 +25,7 @@ void add_registry_commands(CLI::App& app);  // push, pull (cmd_push.cpp, cmd_pul
 void add_login_commands(CLI::App& app);     // login, logout (cmd_login.cpp)
 void add_kbuild(CLI::App& app);             // kbuild on the host (cmd_kbuild.cpp)
 void add_boot_test(CLI::App& app);          // boot-test (cmd_boot_test.cpp)
+void add_shell(CLI::App& app);              // shell (cmd_shell.cpp)
 void add_store(CLI::App& app);              // store ls|du|gc|fsck|checkout (cmd_store.cpp)
 
 }  // namespace ksimg::cli
