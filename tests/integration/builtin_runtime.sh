@@ -51,6 +51,14 @@ if command -v podman >/dev/null; then
   shell_check podman
 fi
 
+# A scripted terminal session (script(1) gives ksimg a pty): the shell gets a TTY and TERM.
+if command -v script >/dev/null; then
+  (cd work && TERM=xterm-256color script -qec "$KSIMG -q shell --cell k4/mipsel --runtime builtin -- sh -c 'test -t 0 && test -t 1 && echo TTY-OK \$TERM'" /dev/null) \
+    </dev/null >tty.out 2>&1 || { cat tty.out; fail "shell under script(1)"; }
+  grep -q "TTY-OK xterm-256color" tty.out || fail "no TTY in the shell: $(cat tty.out)"
+  ok "on a terminal the shell gets a TTY and TERM"
+fi
+
 mkdir -p nobwrap && ln -sf "$(command -v podman || echo /bin/false)" nobwrap/podman
 rc=0
 PATH="$T/nobwrap" "$KSIMG" -q shell --cell k4/mipsel --runtime builtin -- true >nb.out 2>nb.err || rc=$?
