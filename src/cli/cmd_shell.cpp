@@ -104,7 +104,7 @@ void add_shell(CLI::App& app) {
       "runtime cannot run here (the message names the package or sysctl), 2 for an unknown cell or\n"
       "a cell image missing from the layout.\n\n"
       "Examples:\n"
-      "  cd ~/linux && ksimg shell --cell k4/mipsel                      # then: make menuconfig\n"
+      "  cd ~/linux && ksimg shell --cell k4/mipsel                      # an interactive bash there\n"
       "  ksimg shell --cell k4/mipsel -- make O=out tinyconfig vmlinux\n"
       "  ksimg shell --cell k6/arm64 --runtime builtin -- sh -c '${CROSS_COMPILE}gcc --version'");
   sub->callback([o] { run_shell(*o); });
