@@ -128,7 +128,9 @@ std::string Store::import_layer(const fs::path& blob, const std::string& diff_id
   detail::Scratch s(impl_->root, "import");
   fs::path tree = s.path() / "tree";
   fs::create_directory(tree);
-  oci::extract_archive(blob, tree);
+  oci::ExtractOptions eo;
+  eo.skip_devices = true;  // a layer's /dev entries: every runtime mounts its own /dev
+  oci::extract_archive(blob, tree, eo);
   std::set<std::pair<dev_t, ino_t>> seen;
   uint64_t bytes = detail::disk_bytes(tree, seen);
   GError* err = nullptr;
