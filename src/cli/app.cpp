@@ -60,6 +60,8 @@ static void configure(CLI::App& app) {
   add_sbom(app);
   add_verify(app);
   add_ci(app);
+  add_shell(app);
+  add_store(app);
 }
 
 static void print_help(const std::string& text) {
@@ -106,7 +108,8 @@ int run(int argc, char** argv) {
     std::cerr << where << ": " << e.what() << " (see '" << where << " --help')\n";
     return static_cast<int>(Exit::usage);
   } catch (const Error& e) {
-    std::cerr << "ksimg: " << e.what() << '\n';
+    if (*e.what())
+      std::cerr << "ksimg: " << e.what() << '\n';  // empty: a shell's command's status, passed on
     return static_cast<int>(e.code());
   } catch (const std::filesystem::filesystem_error& e) {
     // std::filesystem calls outside a module's own checks (create_directories, copy, ...):

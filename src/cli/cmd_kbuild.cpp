@@ -19,6 +19,8 @@
 #include "matrix/resolver.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layout.hpp"
+#include "run/builtin.hpp"
+#include "store/image.hpp"
 #if __has_include("registry/images_lock.hpp")
 #include "registry/images_lock.hpp"
 #define KSIMG_HAVE_IMAGES_LOCK 1
@@ -37,28 +39,68 @@ namespace fs = std::filesystem;
 struct KbuildOpts {
   kh::Request req;
   BuildOpts build;
+  bool builtin = false;  // the runtime picked: builtin (store + bubblewrap), else podman
 };
 
-// The pinned image for `tag`, pulled into podman's storage when it is not there yet.
+#ifdef KSIMG_HAVE_IMAGES_LOCK
+// A tag of the layout whose manifest is `digest` (`tag` itself first), or "".
+std::string layout_tag_with(const std::string& layout_dir, const std::string& tag,
+                            const std::string& digest) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(layout_dir) / "index.json", ec)) return "";
+  auto layout = oci::Layout::open(layout_dir);
+  if (auto d = layout.find_tag(tag); d && d->digest.str() == digest) return tag;
+  for (const auto& t : layout.tags())
+    if (auto d = layout.find_tag(t); d && d->digest.str() == digest) return t;
+  return "";
+}
+
+// The pinned digest held locally: podman's storage under the pinned reference, else a layout
+// tag with that digest (loaded into podman unless it has it). nullopt when neither has it.
+std::optional<std::string> local_pinned(const KbuildOpts& o, const std::string& tag,
+                                        const registry::Pin& pin) {
+  if (!o.builtin && run::image_exists(pin.reference)) return pin.reference;
+  std::string lt = layout_tag_with(o.req.layout, tag, pin.digest.str());
+  if (lt.empty()) return std::nullopt;
+  if (o.builtin) return lt;
+  std::string name = run::local_name(lt);
+  if (!run::image_exists(name) || run::image_field(name, "{{.Digest}}") != pin.digest.str())
+    run::load(o.req.layout, lt);
+  log::info("the pinned digest is in " + o.req.layout + " (tag " + lt + "); its registry is not contacted");
+  return name;
+}
+#endif
+
+// The pinned image for `tag`: the local copy of its digest, else pulled into podman's storage.
 std::optional<kh::ImageChoice> pinned_image(const KbuildOpts& o, const std::string& tag) {
 #ifndef KSIMG_HAVE_IMAGES_LOCK
-  // TODO(issue 5): images.lock.json pins, once src/registry/images_lock.hpp lands.
   (void)o, (void)tag;
   return std::nullopt;
 #else
   fs::path lock = o.req.images_lock.empty() ? registry::default_images_lock() : fs::path(o.req.images_lock);
   auto pin = registry::find_pin(lock, tag);
   if (!pin) return std::nullopt;
-  if (!run::image_exists(pin->reference)) {
+  auto name = local_pinned(o, tag, *pin);
+  if (!name && o.builtin)
+    throw RuntimeError("the pinned image " + pin->reference + " (entry \"" + tag + "\" of " + lock.string() +
+                       ") is not in " + o.req.layout +
+                       "; the built-in runtime runs layout images: `ksimg pull " + "--locked --cell " +
+                       pin->cell + "` first, or --runtime podman");
+  if (!name) {
     log::info("pulling pinned " + pin->reference);
     std::vector<std::string> argv{"podman", "pull", "--quiet", pin->reference};
     auto r = subprocess::run(argv);
     if (!r.ok())
-      throw RuntimeError("cannot pull the pinned image " + pin->reference + " (" + lock.string() +
-                         "): " + subprocess::describe_failure(argv, r) +
-                         "; log podman in to the registry, or pass --image or --images-lock ''");
+      throw RuntimeError("cannot pull the pinned image " + pin->reference + " (entry \"" + tag + "\" of " +
+                         lock.string() + "; neither podman nor " + o.req.layout +
+                         " has its digest): " + subprocess::describe_failure(argv, r) +
+                         "; fix that entry (`ksimg push --cell " + pin->cell +
+                         "` re-pins it), log podman in to the registry, or pass --image or --images-lock ''");
+    name = pin->reference;
   }
-  return kh::ImageChoice{pin->reference, pin->reference, pin->digest.str(), "images.lock.json pin"};
+  std::string how = "images.lock.json pin";
+  if (*name != pin->reference) how += " " + pin->reference + ", found in the layout";
+  return kh::ImageChoice{*name, pin->reference, pin->digest.str(), how};
 #endif
 }
 
@@ -88,7 +130,7 @@ std::string stale_launcher(const oci::Layout& layout, const std::string& tag) {
 // The layout's image for `tag`, loaded into podman's storage unless podman has that digest.
 // With `stale` set, an image whose launcher layer is out of date is reported there instead.
 std::optional<kh::ImageChoice> layout_image(const std::string& layout_dir, const std::string& tag,
-                                            std::string* stale = nullptr) {
+                                            bool builtin, std::string* stale = nullptr) {
   std::error_code ec;
   if (!fs::exists(fs::path(layout_dir) / "index.json", ec)) return std::nullopt;
   auto layout = oci::Layout::open(layout_dir);
@@ -96,6 +138,8 @@ std::optional<kh::ImageChoice> layout_image(const std::string& layout_dir, const
   if (!desc) return std::nullopt;
   if (stale && !(*stale = stale_launcher(layout, tag)).empty()) return std::nullopt;
   std::string name = run::local_name(tag), digest = desc->digest.str();
+  if (builtin)
+    return kh::ImageChoice{tag, std::string(image_repo()) + ":" + tag, digest, "layout " + layout_dir};
   bool current = run::image_exists(name) && run::image_field(name, "{{.Digest}}") == digest;
   if (!current) run::load(layout_dir, tag);
   return kh::ImageChoice{name, std::string(image_repo()) + ":" + tag, digest, "layout " + layout_dir};
@@ -109,7 +153,7 @@ kh::ImageChoice built_image(const KbuildOpts& o, const matrix::Resolution& res, 
   if (!o.req.source_kind.empty()) src = o.req.source_kind;
   layers::CellBuild b{build_context(o.build, *transport), res.cell->key(), src, layers::find_kbuild(), ""};
   layers::build_cell_image(b, oci::Layout::create(o.req.layout));
-  auto img = layout_image(o.req.layout, res.image_tag);
+  auto img = layout_image(o.req.layout, res.image_tag, o.builtin);
   if (!img) throw RuntimeError("built " + res.image_tag + " but " + o.req.layout + " has no such tag");
   img->how = "built into " + o.req.layout;
   return *img;
@@ -117,6 +161,15 @@ kh::ImageChoice built_image(const KbuildOpts& o, const matrix::Resolution& res, 
 
 // --image, else the pin, else the layout's tag, else a fresh build.
 kh::ImageChoice choose_image(const KbuildOpts& o, const matrix::Resolution& res) {
+  if (!o.req.image.empty() && o.builtin) {
+    auto l = layout_image(o.req.layout, o.req.image, true);
+    if (!l)
+      throw UsageError(
+          "--image " + o.req.image + " is not a tag of " + o.req.layout +
+          "; with --runtime builtin, --image names a layout tag (ksimg pull --tag puts one there)");
+    l->how = "--image";
+    return *l;
+  }
   if (!o.req.image.empty()) {
     if (!run::image_exists(o.req.image)) {
       auto r = subprocess::run({"podman", "pull", "--quiet", o.req.image});
@@ -127,7 +180,7 @@ kh::ImageChoice choose_image(const KbuildOpts& o, const matrix::Resolution& res)
   }
   if (auto p = pinned_image(o, res.image_tag)) return *p;
   std::string stale;
-  if (auto l = layout_image(o.req.layout, res.image_tag, &stale)) return *l;
+  if (auto l = layout_image(o.req.layout, res.image_tag, o.builtin, &stale)) return *l;
   if (!stale.empty())
     log::warn(res.image_tag + " in " + o.req.layout + " was built by another ksimg: " + stale +
               "; rebuilding it (its other layers come from the cache; --image " +
@@ -136,8 +189,11 @@ kh::ImageChoice choose_image(const KbuildOpts& o, const matrix::Resolution& res)
 }
 
 // Refuses an image whose cell label names another cell (unless --force).
-void check_image_cell(const kh::ImageChoice& img, const matrix::Resolution& res, bool force) {
-  std::string cell = run::image_label(img.name, "org.kernelsmith.cell");
+void check_image_cell(const KbuildOpts& o, const kh::ImageChoice& img, const matrix::Resolution& res) {
+  bool force = o.req.force;
+  std::string cell =
+      o.builtin ? oci::inspect_image(oci::Layout::open(o.req.layout), img.name).labels["org.kernelsmith.cell"]
+                : run::image_label(img.name, "org.kernelsmith.cell");
   if (cell.empty() || cell == res.cell->key()) return;
   std::string msg = "image " + img.name + " is for cell " + cell + ", but kernel " + res.version.str() +
                     " on " + res.arch + " needs cell " + res.cell->key() + " (" + image_repo() + ":" +
@@ -198,17 +254,30 @@ kh::SourcePlan host_source(const KbuildOpts& o, const matrix::Version& v) {
   return kh::download_source(*transport, cache, kh::kernel_mirror(o.req.mirror), v, o.req.sha256);
 }
 
-// Runs kbuild in the image and turns a failure into ksimg's error (kbuild's exit status).
-void run_in_image(const kh::ImageChoice& img, const kh::Invocation& inv, const kh::Request& r,
-                  const fs::path& out) {
-  log::debug("running: " + [&] {
-    std::string s;
-    for (const auto& a : run::podman_run_argv(img.name, inv.argv, inv.opts)) s += (s.empty() ? "" : " ") + a;
-    return s;
-  }());
-  int status = run::run_attached(img.name, inv.argv, inv.opts);
+std::string joined(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+// Runs kbuild in the image (podman, or bwrap on the store checkout `prep`) and turns a failure
+// into ksimg's error (kbuild's exit status).
+void run_in_image(const kh::ImageChoice& img, const std::optional<store::PreparedImage>& prep,
+                  const kh::Invocation& inv, const kh::Request& r, const fs::path& out) {
+  int status = 0;
+  if (prep) {
+    log::debug("running: " + joined(run::bwrap_argv(*prep, inv.argv, inv.opts)));
+    status = run::run_builtin_attached(*prep, inv.argv, inv.opts);
+  } else {
+    log::debug("running: " + joined(run::podman_run_argv(img.name, inv.argv, inv.opts)));
+    status = run::run_attached(img.name, inv.argv, inv.opts);
+  }
   if (status == 0) return boot_after_build(r, out);
-  if (auto why = kh::podman_failure(status, img.name); !why.empty()) throw RuntimeError(why);
+  if (!prep)
+    if (auto why = kh::podman_failure(status, img.name); !why.empty()) throw RuntimeError(why);
+  if (prep && (status == 126 || status == 127))
+    throw RuntimeError("bwrap could not run kbuild in " + img.name + " (exit " + std::to_string(status) +
+                       ", its message is above); check `ksimg shell --runtime builtin --cell ...`");
   if (status > 128)
     throw Error(static_cast<Exit>(status), "the build was stopped by signal " + std::to_string(status - 128) +
                                                "; " + (out / "metadata.json").string() +
@@ -216,6 +285,25 @@ void run_in_image(const kh::ImageChoice& img, const kh::Invocation& inv, const k
   throw Error(static_cast<Exit>(status), "kbuild failed with exit status " + std::to_string(status) +
                                              " (its message is above; the log is " +
                                              (out / "build.log").string() + ")");
+}
+
+// --runtime: podman or builtin as asked (checked for use), else auto: podman when it answers
+// here, else the built-in runtime, said once on stderr.
+std::string pick_runtime(const std::string& flag) {
+  if (flag == "podman") {
+    run::require_podman();
+    return flag;
+  }
+  if (flag == "builtin") {
+    run::require_builtin();
+    return flag;
+  }
+  auto why = run::podman_unusable();
+  if (why.empty()) return "podman";
+  if (auto no = run::builtin_unavailable(); !no.empty())
+    throw RuntimeError("no runtime here: " + why + "; and " + no);
+  log::info("runtime: builtin (bubblewrap), as " + why + "; --runtime podman forces podman");
+  return "builtin";
 }
 
 void run(KbuildOpts& o) {
@@ -226,10 +314,16 @@ void run(KbuildOpts& o) {
   if (!r.source.empty()) kh::given_source(r.source);  // "does not exist" before anything slow
   matrix::Version v = version_from_arg(r.version_arg);
   auto res = check_request(r, v, matrix::get(global().data_dir));
-  run::require_podman();
+  o.builtin = pick_runtime(r.runtime) == "builtin";
   auto img = choose_image(o, res);
-  check_image_cell(img, res, r.force);
+  check_image_cell(o, img, res);
   log::info("image " + img.name + " (" + img.how + ")");
+  std::optional<store::PreparedImage> prep;
+  if (o.builtin) {
+    auto st = store::Store::open(r.store.empty() ? store::default_root() : fs::path(r.store));
+    prep = store::prepare_image(st, oci::Layout::open(r.layout), img.name);
+    log::info("runtime builtin: " + prep->root.string());
+  }
   kh::SourcePlan src = host_source(o, v);
   fs::path out = kh::out_dir(r.out, v, r.arch);
   fs::create_directories(out);
@@ -238,8 +332,8 @@ void run(KbuildOpts& o) {
     ccache = kh::ccache_dir(r.ccache_dir, res.image_tag);
     fs::create_directories(*ccache);
   }
-  run_in_image(img, kh::plan_invocation(r, v, src, out, ccache, img, static_cast<unsigned>(geteuid())), r,
-               out);
+  run_in_image(img, prep, kh::plan_invocation(r, v, src, out, ccache, img, static_cast<unsigned>(geteuid())),
+               r, out);
 }
 
 void add_flags(CLI::App* sub, KbuildOpts& o) {
@@ -283,6 +377,14 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
       "After the build, boot the kernel in qemu as `ksimg boot-test OUT` does (exit 5 if it does not boot)");
   sub->add_flag("--dry-run", r.dry_run, "Print kbuild's plan (quirks, config steps, make commands) and exit");
   sub->add_flag("-t,--tty", r.tty, "Give the build a terminal (podman --tty)");
+  sub->add_option("--runtime", r.runtime,
+                  "podman, builtin (the image checked out of the store, run under bubblewrap) or auto "
+                  "(podman when it works here, else builtin)")
+      ->check(CLI::IsMember({"auto", "podman", "builtin"}))
+      ->capture_default_str();
+  sub->add_option("--store", r.store,
+                  "Tree store of the built-in runtime (env KSIMG_STORE; default "
+                  "$XDG_DATA_HOME/ksimg/store)");
   add_layout_option(sub, r.layout);
   add_build_options(sub, o.build);
 }
@@ -292,16 +394,21 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
 void add_kbuild(CLI::App& app) {
   auto o = std::make_shared<KbuildOpts>();
   auto* sub = app.add_subcommand(
-      "kbuild", "Build a kernel in its cell image with podman (source read-only, network off)");
+      "kbuild",
+      "Build a kernel in its cell image with podman or the built-in runtime (source read-only, network off)");
   add_flags(sub, *o);
   sub->footer(
       "The image: --image, else the images.lock.json pin, else the layout's tag (rebuilt first when an\n"
       "older ksimg built it: its kbuild is not this one's), else built from the lock.\n"
       "The source: --source, else downloaded on the host from the mirror and checked against its\n"
       "sha256sums.asc (cached). Exit status: kbuild's (0 ok, 1 build failed, 2 usage or wrong cell,\n"
-      "3 integrity, 4 data), or 5 when --boot-test's boot failed after a successful build.\n\n"
+      "3 integrity, 4 data), or 5 when --boot-test's boot failed after a successful build; 1 when\n"
+      "the runtime cannot run here (the message names the package or sysctl).\n"
+      "The runtime (--runtime): podman, or builtin: the layout image's layers imported once into the\n"
+      "store (ksimg store), checked out by hardlinks and run under bubblewrap with the network off.\n\n"
       "Examples:\n"
       "  ksimg kbuild 5.10.223 --arch mipsel\n"
+      "  ksimg kbuild 5.10.223 --arch mipsel --runtime builtin   # no podman needed\n"
       "  ksimg kbuild 5.10.223 --arch mipsel --defconfig tinyconfig --enable CPU_LITTLE_ENDIAN -o out\n"
       "  ksimg kbuild 5.10.223 --arch arm64 --boot-config --boot-test -o out   # build what boots, boot it\n"
       "  ksimg kbuild 4.14.336 --arch arm64 --source ~/src/linux-4.14.336.tar.xz --config my.config -j8\n"

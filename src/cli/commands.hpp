@@ -27,5 +27,7 @@ void add_kbuild(CLI::App& app);             // kbuild on the host (cmd_kbuild.cp
 void add_boot_test(CLI::App& app);          // boot-test (cmd_boot_test.cpp)
 void add_hash(CLI::App& app);               // hash (cmd_hash.cpp)
 void add_mirror(CLI::App& app);             // mirror push, mirror check (cmd_mirror.cpp)
+void add_shell(CLI::App& app);              // shell (cmd_shell.cpp)
+void add_store(CLI::App& app);              // store ls|du|gc|fsck|checkout (cmd_store.cpp)
 
 }  // namespace ksimg::cli

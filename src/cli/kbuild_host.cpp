@@ -190,8 +190,11 @@ std::string podman_failure(int status, const std::string& image) {
              " (exit 125, its message is above); check that `podman run --rm " + image +
              " kbuild info` works (storage, runtime, user namespaces)";
     case 126:
-      return "podman could not execute kbuild in " + image +
-             " (exit 126); rebuild the image: ksimg build --cell";
+      return "podman could not start kbuild in " + image +
+             " (exit 126, its message is above): a runtime failure a rebuild cannot fix when it says "
+             "'error setting rlimit' (set default_ulimits within `ulimit -Hn` in your containers.conf) or "
+             "'permission denied'; check that `podman run --rm " +
+             image + " kbuild info` works";
     case 127:
       return image +
              " has no kbuild (exit 127): it is not a kernelsmith cell image; pick one with --image or "

@@ -25,6 +25,7 @@ struct Extraction {
   std::string origin;
   bool strip;
   std::string top;
+  bool skip_devices = false;
   size_t entries = 0;
   InputBudget budget{origin};
 };
@@ -80,6 +81,10 @@ void copy_data(Extraction& x, const std::string& name) {
 // False when the member is skipped.
 bool check_type(Extraction& x, archive_entry* e, const std::string& name) {
   auto t = archive_entry_filetype(e);
+  if ((t == AE_IFCHR || t == AE_IFBLK) && x.skip_devices) {
+    log::debug(x.origin + ": skipping device node '" + name + "'");
+    return false;
+  }
   if (t == AE_IFCHR || t == AE_IFBLK)
     throw IntegrityError(x.origin + ": member '" + name + "' is a device node; refusing to unpack it");
   if (t == AE_IFIFO || t == AE_IFSOCK) {
@@ -137,7 +142,9 @@ ExtractResult extract_archive(const std::filesystem::path& archive, const std::f
   Extraction x{in.get(),         out.get(),          std::filesystem::canonical(dest),
                archive.string(), opts.strip_top_dir, {}};
   std::optional<Progress> progress;
-  if (!opts.progress_label.empty()) progress.emplace(opts.progress_label, std::filesystem::file_size(archive));
+  x.skip_devices = opts.skip_devices;
+  if (!opts.progress_label.empty())
+    progress.emplace(opts.progress_label, std::filesystem::file_size(archive));
   archive_entry* e;
   int rc;
   while ((rc = archive_read_next_header(x.in, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {

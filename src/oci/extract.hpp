@@ -16,6 +16,9 @@ struct ExtractOptions {
   // When set, shows "<label>" with compressed bytes read against the archive's size on a
   // terminal (util/progress.hpp).
   std::string progress_label;
+  // Skip device nodes (logged) instead of refusing the archive: an image layer's /dev entries,
+  // which a runtime replaces with its own /dev anyway (the tree store).
+  bool skip_devices = false;
 };
 
 struct ExtractResult {

@@ -3,20 +3,22 @@
 // after the layout's path), and run with --pull=never so a missing image is an error, not a
 // registry lookup. run_attached (host `ksimg kbuild`) runs podman on our own stdio and passes
 // stop signals on, so a long build streams its progress and a cancel reaches the container.
+// Every run passes `--ulimit nofile=H:H` when the caller's hard RLIMIT_NOFILE H is below podman's
+// built-in default (1048576), and `--ulimit nproc=N:N` (N = the hard RLIMIT_NPROC, at most
+// kernel.pid_max, to which podman lowers its own limit) when N is below podman's default:
+// without CAP_SYS_RESOURCE runc cannot raise them ("error setting rlimit type 7" or "type 6"),
+// and per-run flags fix that without touching the user's containers.conf.
 #include "run/podman.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <sys/resource.h>
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
+#include <algorithm>
+#include <cstdlib>
 
+#include "run/attached.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/log.hpp"
-
-extern char** environ;
 
 namespace ksimg::run {
 
@@ -28,6 +30,13 @@ static void require(const char* program, const char* package) {
 
 void require_podman() {
   require("podman", "podman");
+}
+
+std::string podman_unusable() {
+  if (!subprocess::find_program("podman")) return "podman is not installed";
+  std::vector<std::string> argv{"podman", "info", "--format", "{{.Host.OCIRuntime.Name}}"};
+  auto r = subprocess::run(argv);
+  return r.ok() ? "" : "podman does not work here (" + subprocess::describe_failure(argv, r) + ")";
 }
 
 std::string local_name(const std::string& tag) {
@@ -48,9 +57,44 @@ std::string load(const std::filesystem::path& layout, const std::string& tag) {
   return name;
 }
 
+std::vector<std::string> ulimit_args(const Limits& l) {
+  std::vector<std::string> a;
+  if (l.nofile < podman_default_nofile)
+    a.push_back("--ulimit=nofile=" + std::to_string(l.nofile) + ":" + std::to_string(l.nofile));
+  uint64_t nproc = std::min(l.nproc, l.pid_max);
+  if (nproc < podman_default_nproc)
+    a.push_back("--ulimit=nproc=" + std::to_string(nproc) + ":" + std::to_string(nproc));
+  return a;
+}
+
+static uint64_t hard_limit(int resource, uint64_t unlimited) {
+  struct rlimit rl = {};
+  if (getrlimit(resource, &rl) != 0 || rl.rlim_max == RLIM_INFINITY) return unlimited;
+  return static_cast<uint64_t>(rl.rlim_max);
+}
+
+Limits host_limits() {
+  Limits l;
+  l.nofile = hard_limit(RLIMIT_NOFILE, podman_default_nofile);
+  l.nproc = hard_limit(RLIMIT_NPROC, podman_default_nproc);
+  auto pid_max = files::read_if_exists("/proc/sys/kernel/pid_max");
+  l.pid_max = pid_max ? std::strtoull(pid_max->c_str(), nullptr, 10) : podman_default_nproc;
+  if (l.pid_max == 0) l.pid_max = podman_default_nproc;
+  return l;
+}
+
+std::string explain_rlimit(const std::string& podman_err) {
+  if (podman_err.find("error setting rlimit") == std::string::npos) return "";
+  return "podman could not apply its ulimits on this host (no CAP_SYS_RESOURCE; hard limits: `ulimit -Hn` " +
+         std::to_string(host_limits().nofile) +
+         "); set default_ulimits within them in the containers.conf you use (CONTAINERS_CONF), "
+         "e.g. [\"nofile=4096:4096\", \"nproc=4096:4096\"], or use --runtime builtin where available";
+}
+
 std::vector<std::string> podman_run_argv(const std::string& image, const std::vector<std::string>& argv,
                                          const RunOptions& o) {
   std::vector<std::string> a{"podman", "run", "--rm", "--pull=" + (o.pull.empty() ? "never" : o.pull)};
+  for (auto& u : ulimit_args(host_limits())) a.push_back(std::move(u));
   if (!o.network_mode.empty())
     a.push_back("--network=" + o.network_mode);
   else if (!o.network)
@@ -81,53 +125,9 @@ void run_as_caller(RunOptions& o, unsigned euid) {
   }
 }
 
-namespace {
-
-volatile std::sig_atomic_t g_signal = 0;
-extern "C" void remember_signal(int sig) {
-  g_signal = sig;
-}
-
-// Installs remember_signal for the signals a user or CI sends to stop a build; restores the
-// previous handlers when it goes out of scope.
-struct SignalRelay {
-  static constexpr int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  struct sigaction old[3] = {};
-  SignalRelay() {
-    g_signal = 0;
-    struct sigaction sa = {};
-    sa.sa_handler = remember_signal;
-    sigemptyset(&sa.sa_mask);
-    for (int i = 0; i < 3; ++i) sigaction(sigs[i], &sa, &old[i]);
-  }
-  ~SignalRelay() {
-    for (int i = 0; i < 3; ++i) sigaction(sigs[i], &old[i], nullptr);
-  }
-};
-
-}  // namespace
-
 int run_attached(const std::string& image, const std::vector<std::string>& argv, const RunOptions& o) {
   require_podman();
-  auto args = podman_run_argv(image, argv, o);
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  SignalRelay relay;
-  pid_t pid = 0;
-  if (int err = posix_spawnp(&pid, "podman", nullptr, nullptr, cargv.data(), environ); err != 0)
-    throw RuntimeError("cannot start podman: " + std::string(std::strerror(err)));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw RuntimeError(errno_text("wait for podman", image));
-    if (int sig = g_signal; sig != 0) {
-      g_signal = 0;
-      log::warn("passing signal " + std::to_string(sig) + " on to podman; waiting for the container to stop");
-      kill(pid, sig);
-    }
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return spawn_attached(podman_run_argv(image, argv, o));
 }
 
 bool image_exists(const std::string& image) {

@@ -2,6 +2,7 @@
 // storage (via skopeo, as localhost/kernelsmith:<tag>) and running a command in it. podman's
 // own configuration applies (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF); ksimg never edits it.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -34,6 +35,10 @@ struct RunOptions {
 // files, which are the caller's.
 void run_as_caller(RunOptions& o, unsigned euid);
 
+// Why podman cannot run containers here ("" when `podman info` answers): not installed, or
+// its message. For --runtime auto.
+std::string podman_unusable();
+
 // Throws RuntimeError naming the Debian package when podman (or, for load, skopeo) is missing.
 void require_podman();
 
@@ -64,6 +69,24 @@ std::string image_field(const std::string& image, const std::string& format);
 
 // The value of label `key` of local image `image`; empty when absent.
 std::string image_label(const std::string& image, const std::string& key);
+
+// podman's built-in default RLIMIT_NOFILE and RLIMIT_NPROC for containers (containers/common).
+inline constexpr uint64_t podman_default_nofile = 1048576;
+inline constexpr uint64_t podman_default_nproc = 4194304;
+
+// The caller's hard limits (the defaults above when unlimited) and kernel.pid_max.
+struct Limits {
+  uint64_t nofile = podman_default_nofile, nproc = podman_default_nproc, pid_max = podman_default_nproc;
+};
+Limits host_limits();
+
+// The --ulimit flags every podman run gets: `--ulimit=nofile=H:H` when the hard nofile limit is
+// below podman's default, `--ulimit=nproc=N:N` (N = min(hard nproc, pid_max)) when N is below
+// podman's default; none when podman's defaults can apply (the user's containers.conf rules).
+std::vector<std::string> ulimit_args(const Limits& l);
+
+// For podman's stderr naming "error setting rlimit": one sentence naming the fix; else "".
+std::string explain_rlimit(const std::string& podman_err);
 
 // The podman argv that run_in executes (for logs and tests).
 std::vector<std::string> podman_run_argv(const std::string& image, const std::vector<std::string>& argv,

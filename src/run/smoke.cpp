@@ -64,8 +64,11 @@ SmokeResult judge_smoke(const std::string& output, const matrix::Arch& arch, con
 SmokeResult smoke_check(const std::string& image, const matrix::Arch& arch, const matrix::Recipe& recipe) {
   auto res = run_in(image, {"sh", "-c", smoke_script(arch)});
   SmokeResult r = judge_smoke(res.out + res.err, arch, recipe);
-  if (!res.ok())
-    r.problems.insert(r.problems.begin(), "the check exited with status " + std::to_string(res.status));
+  if (!res.ok()) {
+    std::string fix = explain_rlimit(res.err);
+    r.problems.insert(r.problems.begin(), "the check exited with status " + std::to_string(res.status) +
+                                              (fix.empty() ? "" : " (" + fix + ")"));
+  }
   return r;
 }
 

@@ -12,6 +12,7 @@
 # Then the TuxMake keys, and OUT/reproduce.sh run into a fresh dir with an empty local ccache and
 # a real redis-server as ccache's remote storage (--ccache-remote, filled by the runs before):
 # >= 90% of compiles come from redis and vmlinux is the same byte for byte.
+# Last, the same build with --runtime builtin (store + bubblewrap): the same vmlinux, byte for byte.
 # Skips (77) when a tool or the Debian archive is unavailable.
 set -euo pipefail
 : "${KSIMG_BUILD_DIR:?}"
@@ -164,6 +165,27 @@ jq -e '.status == "succeeded" and .config.source == "config"' "$T/out4/metadata.
 cmp -s "$T/out/vmlinux" "$T/out4/vmlinux" || fail "reproduce.sh built another vmlinux"
 cmp -s "$T/out/.config" "$T/out4/.config" || fail "reproduce.sh built another .config: $(diff "$T/out/.config" "$T/out4/.config" | head)"
 checks=$((checks + 5))
+
+# The built-in runtime (the layout image's layers imported into a fresh tree store, checked out
+# by hardlinks, run under bubblewrap with the network off), into a fresh output dir with its own
+# empty ccache dir: the same vmlinux, bit for bit, as podman's, owned by the caller.
+if command -v bwrap >/dev/null; then
+  args4=(); for a in "${args[@]}"; do
+    case "$a" in "$T/out") a="$T/out5" ;; "$T/ccache") a="$T/ccache5" ;; esac; args4+=("$a"); done
+  start=$(date +%s)
+  KSIMG_STORE="$T/store" "$KSIMG" "${args4[@]}" --runtime builtin >"$T/run5.out" 2>"$T/run5.err" \
+    || { tail -30 "$T/run5.err" >&2; fail "ksimg kbuild --runtime builtin"; }
+  builtin_s=$(( $(date +%s) - start ))
+  grep -q "runtime builtin: $T/store/images/" "$T/run5.err" || fail "not run from the store: $(head "$T/run5.err")"
+  cmp "$T/out/vmlinux" "$T/out5/vmlinux" || fail "the built-in runtime made another vmlinux than podman"
+  [ -z "$(find "$T/out5" ! -user "$(id -u)" -print -quit)" ] || fail "builtin outputs not owned by $(id -u)"
+  jq -e --arg d "$digest" '.status == "succeeded" and .image.digest == $d' "$T/out5/metadata.json" >/dev/null \
+    || fail "builtin metadata: $(jq -c '{status, image}' "$T/out5/metadata.json")"
+  checks=$((checks + 4))
+  echo "kbuild_mipsel: --runtime builtin, cold ccache: ${builtin_s}s (store import + checkout + build), same vmlinux as podman"
+else
+  fail "bwrap is not installed (apt-get install bubblewrap; scripts/install-deps has it): the built-in runtime cannot be checked"
+fi
 
 echo "kbuild_mipsel: cold build + boot ${cold}s (boot ${boot_s}s), no-change rebuild ${warm}s"
 echo "kbuild_mipsel: reproduce.sh into a fresh dir, empty local ccache + redis ${repro}s: the same vmlinux, $rhits of $((rhits + lhits + rmiss)) compiles from redis"

@@ -6,7 +6,8 @@
 # pinned digest (kbuild prints the image reference and digest it was given; a real build writes
 # the same values to metadata.json image.ref/image.digest). A second run finds the pinned image
 # in podman's storage and pulls nothing; a pin whose registry is gone fails with exit 1 naming
-# the reference. To stay fast the pushed image is a stand-in for the cell image: the real
+# the reference and the images.lock.json entry. With the registry gone, a pinned digest still in
+# the layout it was pushed from is used from there, contacting nothing. To stay fast the pushed image is a stand-in for the cell image: the real
 # kbuild binary with the cell's environment and label, no toolchain (a dry run needs none).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -61,10 +62,26 @@ grep -q "pulling pinned" run2.err && fail "the second run pulled again"
 grep -qF "image $REF (images.lock.json pin)" run2.err || fail "second run: $(cat run2.err)"
 ok "a second run uses the stored pinned image without pulling"
 
-# A pin whose registry is gone (and which podman does not have): exit 1, naming the reference.
+# A pin is a digest, not a host: the registry stops, podman forgets the image, and the layout
+# that was pushed from still holds the digest: kbuild runs from it without contacting anything.
+while read -r p; do kill "$p" 2>/dev/null || true; done <"$PIDFILE"
+podman rmi -af >/dev/null 2>&1 || true
+curl -sf --max-time 2 "http://127.0.0.1:$REG/v2/" >/dev/null && fail "the registry is still up"
+k3=(kbuild 5.10.223 --arch mipsel --source "$T/tree" --layout "$T/oci" -o "$T/out" --dry-run)
+"$KSIMG" "${k3[@]}" >run3.out 2>run3.err || { cat run3.err; fail "a pinned digest in the layout, registry gone"; }
+grep -q "pulling pinned" run3.err && fail "the pin was pulled although the layout has it: $(cat run3.err)"
+grep -qF "the pinned digest is in $T/oci (tag k4-mipsel)" run3.err || fail "layout not named: $(cat run3.err)"
+grep -qF "images.lock.json pin $REF, found in the layout" run3.err || fail "the pin was not used: $(cat run3.err)"
+grep -qE "^image +$REF \\(digest $D\\)$" run3.out || fail "kbuild was not given the pinned digest: $(cat run3.out)"
+ok "the registry gone, the pinned digest is taken from the layout and kbuild gets the pinned reference"
+
+# A pin that is nowhere local and whose registry is gone: exit 1, naming the reference and the
+# images.lock.json entry to fix.
 gone="127.0.0.1:$(free_port)/cells/kernelsmith:k4-mipsel@$D"
 jq --arg r "$gone" '.images["k4-mipsel"].reference = $r' images.lock.json >gone.lock.json
 podman rmi -af >/dev/null 2>&1 || true
 expect 1 "cannot pull the pinned image $gone" "$KSIMG" "${k[@]}" --images-lock "$T/gone.lock.json"
-ok "an unreachable pin fails with exit 1 naming the reference"
+grep -qF "(entry \"k4-mipsel\" of $T/gone.lock.json;" err.txt || fail "the entry is not named: $(cat err.txt)"
+grep -qF "fix that entry" err.txt || fail "no fix named: $(cat err.txt)"
+ok "an unreachable pin fails with exit 1 naming the reference and the images.lock.json entry"
 echo "kbuild_pin: PASS: $CHECKS checks"

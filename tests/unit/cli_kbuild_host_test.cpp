@@ -181,7 +181,23 @@ TEST_CASE("host kbuild refuses tampered bytes and a version the mirror lacks") {
                        doctest::Contains("no sha256sums.asc"), RuntimeError);
 }
 
+TEST_CASE("podman runs get ulimits within the caller's hard limits when podman's defaults are above them") {
+  run::Limits l{20000, 96362, 32768};
+  CHECK(run::ulimit_args(l) ==
+        std::vector<std::string>{"--ulimit=nofile=20000:20000", "--ulimit=nproc=32768:32768"});
+  CHECK(run::ulimit_args({}).empty());
+  l = {run::podman_default_nofile * 2, 50000, run::podman_default_nproc};
+  CHECK(run::ulimit_args(l) == std::vector<std::string>{"--ulimit=nproc=50000:50000"});
+  auto a = run::podman_run_argv("img", {"true"}, {});
+  for (const auto& u : run::ulimit_args(run::host_limits())) CHECK(has(a, u));
+  CHECK(run::explain_rlimit("Error: ... error setting rlimit type 7: operation not permitted")
+            .find("default_ulimits") != std::string::npos);
+  CHECK(run::explain_rlimit("Error: no such image").empty());
+}
+
 TEST_CASE("host kbuild names podman's own failures") {
+  CHECK(kh::podman_failure(126, "img").find("ksimg build") == std::string::npos);
+  CHECK(kh::podman_failure(126, "img").find("rlimit") != std::string::npos);
   CHECK(kh::podman_failure(125, "img").find("podman refused to run img") != std::string::npos);
   CHECK(kh::podman_failure(127, "img").find("not a kernelsmith cell image") != std::string::npos);
   CHECK(kh::podman_failure(1, "img").empty());
