@@ -170,7 +170,10 @@ checks=$((checks + 5))
 # by hardlinks, run under bubblewrap with the network off), into a fresh output dir with its own
 # empty ccache dir: the same vmlinux, bit for bit, as podman's, owned by the caller.
 if command -v bwrap >/dev/null; then
-  args4=(); for a in "${args[@]}"; do
+  # (without --ccache-remote: the built-in runtime keeps the network off, so redis is out of reach)
+  args4=(); skip_next=0; for a in "${args[@]}"; do
+    if [ "$skip_next" = 1 ]; then skip_next=0; continue; fi
+    if [ "$a" = --ccache-remote ]; then skip_next=1; continue; fi
     case "$a" in "$T/out") a="$T/out5" ;; "$T/ccache") a="$T/ccache5" ;; esac; args4+=("$a"); done
   start=$(date +%s)
   KSIMG_STORE="$T/store" "$KSIMG" "${args4[@]}" --runtime builtin >"$T/run5.out" 2>"$T/run5.err" \
