@@ -10,6 +10,7 @@
 #include "layers/cell_build.hpp"
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
+#include "matrix/resolver.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layer.hpp"
 #include "oci/layout.hpp"
@@ -81,7 +82,7 @@ void build(const CellOpts& o) {
   auto cells = selected_cells(o);
   const auto& m = matrix::get(global().data_dir);
   // The user's input (cells, source, lock) is checked before the kbuild program is looked for.
-  for (const auto& cell : cells) layers::pick_cell(m, cell, source_of(o));
+  for (const auto& cell : cells) matrix::resolve_cell(m, cell, source_of(o));
   auto transport = http::make_transport();
   auto ctx = build_context(o.build, *transport);
   if (!ctx.lock) throw UsageError("no lock file " + ctx.lock_file + "; run 'ksimg lock' first");
@@ -136,14 +137,14 @@ void check_or_load(const CellOpts& o, bool check) {
   auto layout = oci::Layout::open(o.layout);
   const auto& m = matrix::get(global().data_dir);
   for (const auto& cell : selected_cells(o)) {
-    auto [c, r] = layers::pick_cell(m, cell, source_of(o));
-    std::string tag = layers::cell_tag(*c, *r);
+    auto choice = matrix::resolve_cell(m, cell, source_of(o));
+    const std::string& tag = choice.image_tag;
     if (check) warn_pin_drift(tag);
     if (!layout.find_tag(tag))
       throw UsageError(o.layout + " has no image " + tag + "; build it first: ksimg build --cell " + cell);
     if (check) {
       warn_layout_drift(layout, tag);
-      smoke(o.layout, tag, *c, *r);
+      smoke(o.layout, tag, *choice.cell, *choice.recipe);
     } else
       run::load(o.layout, tag);
     std::cout << run::local_name(tag) << "\n";

@@ -15,6 +15,7 @@
 #include "layers/launcher.hpp"
 #include "layers/sbom.hpp"
 #include "matrix/data.hpp"
+#include "matrix/resolver.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layer.hpp"
 #include "registry/credentials.hpp"
@@ -61,8 +62,7 @@ std::string cell_of_tag(const matrix::Matrix& m, const std::string& tag) {
     for (const auto& a : m.arch_order) {
       const auto& c = m.cell(e.name, a);
       if (c.unsupported) continue;
-      auto [cell, recipe] = layers::pick_cell(m, c.key(), std::nullopt);
-      if (layers::cell_tag(*cell, *recipe) == tag) return cell->key();
+      if (matrix::resolve_cell(m, c.key()).image_tag == tag) return c.key();
     }
   return "";
 }
@@ -80,8 +80,8 @@ std::vector<Item> select(const PushOpts& o) {
   std::vector<Item> out;
   auto src = o.source.empty() ? std::nullopt : std::optional<std::string>(o.source);
   for (const auto& c : cells) {
-    auto [cell, recipe] = layers::pick_cell(m, c, src);
-    out.push_back({cell->key(), layers::cell_tag(*cell, *recipe)});
+    auto choice = matrix::resolve_cell(m, c, src);
+    out.push_back({choice.cell->key(), choice.image_tag});
   }
   for (const auto& t : o.tags) out.push_back({cell_of_tag(m, t), t});
   return out;
@@ -173,9 +173,10 @@ void push(const PushOpts& o) {
     auto sbom = push_sbom(o, it, *reg, repo, res.manifest);
     std::vector<std::string> tags{it.tag};
     tags.insert(tags.end(), fixed.begin(), fixed.end());
-    registry::update_images_lock(
-        o.reg.images_lock,
-        {{it.tag, {it.cell, res.reference, res.manifest.digest, res.manifest.size, layer_compressors(layout, it.tag), tags}}});
+    registry::update_images_lock(o.reg.images_lock,
+                                 {{it.tag,
+                                   {it.cell, res.reference, res.manifest.digest, res.manifest.size,
+                                    layer_compressors(layout, it.tag), tags}}});
     log::info(it.tag + ": pushed " + Progress::bytes(res.bytes_sent) + ", skipped " +
               Progress::bytes(res.bytes_skipped) + " -> " + res.reference);
     if (o.reg.json) {

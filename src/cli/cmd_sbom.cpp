@@ -12,6 +12,7 @@
 #include "layers/cell_inputs.hpp"
 #include "layers/sbom.hpp"
 #include "matrix/data.hpp"
+#include "matrix/resolver.hpp"
 #include "oci/inspect.hpp"
 #include "registry/reference.hpp"
 #include "registry/referrers.hpp"
@@ -82,8 +83,8 @@ nlohmann::ordered_json cell_sbom(const BuildOpts& b, const std::string& layout_d
   if (!ctx.lock)
     throw UsageError("no lock file " + b.lock_file + ": the SBOM comes from the lock; run 'ksimg lock'");
   const auto& m = matrix::get(global().data_dir);
-  auto [c, r] = layers::pick_cell(m, cell, source);
-  layers::SbomInput in{c, r, layers::cell_tag(*c, *r), &*ctx.lock, "", "", "0.1.0"};
+  auto choice = matrix::resolve_cell(m, cell, source);
+  layers::SbomInput in{choice.cell, choice.recipe, choice.image_tag, &*ctx.lock, "", "", "0.1.0"};
   from_layout(in, layout_dir, ctx);
   return layers::cyclonedx_sbom(in);
 }

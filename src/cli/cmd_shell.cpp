@@ -13,6 +13,7 @@
 #include "cli/build_options.hpp"
 #include "cli/commands.hpp"
 #include "matrix/data.hpp"
+#include "matrix/resolver.hpp"
 #include "oci/layout.hpp"
 #include "run/builtin.hpp"
 #include "run/podman.hpp"
@@ -32,13 +33,9 @@ struct ShellOpts {
   std::vector<std::string> cmd;
 };
 
-// The cell's tag ("k4/mipsel" -> "k4-mipsel"); UsageError for an unknown cell.
+// The cell's image tag ("k4/mipsel" -> "k4-mipsel"); UsageError for an unknown cell.
 std::string cell_tag(const std::string& cell) {
-  const auto& m = matrix::get(global().data_dir);
-  auto it = m.cells.find(cell);
-  if (it == m.cells.end())
-    throw UsageError("unknown cell '" + cell + "'; `ksimg matrix` lists them (e.g. k4/mipsel)");
-  return it->second.tag();
+  return matrix::resolve_cell(matrix::get(global().data_dir), cell).image_tag;
 }
 
 bool use_builtin(const std::string& runtime) {

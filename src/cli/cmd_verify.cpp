@@ -14,6 +14,7 @@
 #include "layers/cell_inputs.hpp"
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
+#include "matrix/resolver.hpp"
 #include "oci/inspect.hpp"
 #include "oci/tar_scan.hpp"
 #include "registry/pull.hpp"
@@ -70,7 +71,7 @@ std::pair<std::string, std::optional<std::string>> cell_of(const oci::ImageInfo&
   if (cell.empty())
     throw UsageError(ref + " is not a kernelsmith cell image (no org.kernelsmith.cell label)");
   const auto& m = matrix::get(global().data_dir);
-  auto [c, r] = layers::pick_cell(m, cell, std::nullopt);
+  const matrix::Recipe* r = matrix::resolve_cell(m, cell).recipe;
   if (r->name == label(info, "org.kernelsmith.recipe")) return {cell, std::nullopt};
   return {cell, label(info, "org.kernelsmith.toolchain-source")};
 }

@@ -14,29 +14,6 @@
 
 namespace ksimg::layers {
 
-std::pair<const matrix::Cell*, const matrix::Recipe*> pick_cell(const matrix::Matrix& m,
-                                                                const std::string& cell,
-                                                                const std::optional<std::string>& source) {
-  auto it = m.cells.find(cell);
-  if (it == m.cells.end())
-    throw UsageError("unknown cell '" + cell +
-                     "'; expected ERA/ARCH such as k4/mipsel ('ksimg matrix' lists them)");
-  const matrix::Cell& c = it->second;
-  if (c.unsupported) throw UsageError("cell " + cell + " is unsupported: " + *c.unsupported);
-  if (!source) return {&c, &m.recipe(*c.recipe)};
-  auto s = c.sources.find(*source);
-  if (s == c.sources.end()) {
-    std::string have;
-    for (const auto& [k, v] : c.sources) have += (have.empty() ? "" : ", ") + k;
-    throw UsageError("cell " + cell + " has no '" + *source + "' toolchain; its sources are: " + have);
-  }
-  return {&c, &m.recipe(s->second)};
-}
-
-std::string cell_tag(const matrix::Cell& c, const matrix::Recipe& r) {
-  return c.tag() + (r.name == *c.recipe ? "" : "-" + r.source());
-}
-
 static BaseBuild base_build(const CellBuild& b, int64_t epoch) {
   auto def = recipes::load_base(matrix::data_files(b.ctx.data_dir));
   if (!def) throw DataError("layers/base.json is missing from the data; the base layer cannot be built");
@@ -62,8 +39,10 @@ static int64_t epoch_of(const CellBuild& b) {
 CellImage build_cell_image(const CellBuild& b, const oci::Layout& layout) {
   const auto& m = matrix::get(b.ctx.data_dir);
   CellImage out;
-  std::tie(out.cell, out.recipe) = pick_cell(m, b.cell, b.source);
-  out.tag = cell_tag(*out.cell, *out.recipe);
+  auto choice = matrix::resolve_cell(m, b.cell, b.source);
+  out.cell = choice.cell;
+  out.recipe = choice.recipe;
+  out.tag = choice.image_tag;
   int64_t epoch = epoch_of(b);
   log::info(out.tag + ": base layer");
   out.base = build_base_layer(base_build(b, epoch), layout);

@@ -32,13 +32,6 @@ struct CellImage {
   oci::BuiltImage image;
 };
 
-// The cell and recipe `b` names; UsageError for an unknown or unsupported cell or source.
-std::pair<const matrix::Cell*, const matrix::Recipe*> pick_cell(const matrix::Matrix& m,
-                                                                const std::string& cell,
-                                                                const std::optional<std::string>& source);
-// The tag the image of (cell, recipe) gets.
-std::string cell_tag(const matrix::Cell& c, const matrix::Recipe& r);
-
 // Builds (or reuses cached layers of) the cell image and tags it in `layout`. Throws
 // UsageError when the lock lacks what the cell needs, IntegrityError/RuntimeError from the
 // layers, RuntimeError naming library and binary when the closure check fails.

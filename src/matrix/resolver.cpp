@@ -105,9 +105,23 @@ Resolution resolve(const Matrix& m, const Version& v, const std::string& arch,
                   r.recipe->source() + ")");
   apply_exceptions(m, r);
   if (r.cell->note) r.why.push_back("note on " + r.cell->key() + ": " + *r.cell->note);
-  r.image_tag = r.cell->tag();
-  if (r.recipe->name != *r.cell->recipe) r.image_tag += "-" + r.recipe->source();
+  r.image_tag = image_tag(*r.cell, *r.recipe);
   return r;
+}
+
+std::string image_tag(const Cell& c, const Recipe& r) {
+  return c.tag() + (c.recipe && r.name == *c.recipe ? "" : "-" + r.source());
+}
+
+CellChoice resolve_cell(const Matrix& m, const std::string& key, const std::optional<std::string>& source) {
+  auto it = m.cells.find(key);
+  if (it == m.cells.end())
+    throw UsageError("unknown cell '" + key +
+                     "'; expected ERA/ARCH such as k4/mipsel ('ksimg matrix' lists them)");
+  const Cell& c = it->second;
+  if (c.unsupported) throw UsageError("cell " + key + " is unsupported: " + *c.unsupported);
+  const Recipe& r = pick_recipe(m, c, source);
+  return {&c, &r, image_tag(c, r)};
 }
 
 // "a <= v < b" for the overlap of [from, below) with an era's band; empty when none.

@@ -28,6 +28,14 @@ struct Resolution {
   std::vector<std::string> why;  // human-readable reasons, in order
 };
 
+// A cell named directly (`--cell k4/mipsel`): its recipe (the cell's default, or the one of
+// toolchain `source`) and its image tag.
+struct CellChoice {
+  const Cell* cell = nullptr;
+  const Recipe* recipe = nullptr;
+  std::string image_tag;
+};
+
 // Whether `r` meets `req`; on failure `violated` says how ("binutils 2.35.2 is not below 2.31").
 bool satisfies(const Recipe& r, const Requirement& req, std::string* violated);
 
@@ -38,6 +46,15 @@ const Era& era_for(const Matrix& m, const Version& v);
 // version older than the arch's first kernel, naming the valid choices.
 Resolution resolve(const Matrix& m, const Version& v, const std::string& arch,
                    const std::optional<std::string>& source = std::nullopt);
+
+// The cell `key` (ERA/ARCH) with the recipe of `source` (default: the cell's own); UsageError
+// for an unknown or unsupported cell or a source the cell lacks, naming the valid choices.
+CellChoice resolve_cell(const Matrix& m, const std::string& key,
+                        const std::optional<std::string>& source = std::nullopt);
+
+// The image tag of (cell, recipe): "k4-mipsel", and "-<source>" added for a recipe other than
+// the cell's default ("k4-mipsel-bootlin"). resolve() and resolve_cell() both use it.
+std::string image_tag(const Cell& c, const Recipe& r);
 
 // The kernels a cell's image builds with `recipe`, as text: its band, and the exceptions
 // that move kernels out of it or into it ("4.0 <= v < 6.0; except 4.0 <= v < 4.16 -> k3/x86_64 (...)").

@@ -8,6 +8,7 @@
 #include "layers/cell_build.hpp"
 #include "layers/cell_image.hpp"
 #include "layers/launcher.hpp"
+#include "matrix/resolver.hpp"
 #include "oci/tar_read.hpp"
 #include "util/error.hpp"
 #include "util/tempdir.hpp"
@@ -40,24 +41,27 @@ TEST_CASE("base drops: directories are emptied and kept, files removed, absent p
   CHECK(fs::exists(t / "etc/keep"));
 }
 
-TEST_CASE("cell selection and tags") {
+TEST_CASE("cell selection and tags come from the resolver") {
   const auto& m = matrix::builtin();
-  auto [c, r] = layers::pick_cell(m, "k4/mipsel", std::nullopt);
-  CHECK(r->name == "debian-bullseye-gcc10-mipsel");
-  CHECK(layers::cell_tag(*c, *r) == "k4-mipsel");
-  auto [c2, r2] = layers::pick_cell(m, "k4/mipsel", std::string("bootlin"));
-  CHECK(layers::cell_tag(*c2, *r2) == "k4-mipsel-bootlin");
-  CHECK_THROWS_WITH_AS(layers::pick_cell(m, "k4/sparc", std::nullopt), doctest::Contains("unknown cell"),
-                       UsageError);
-  CHECK_THROWS_WITH_AS(layers::pick_cell(m, "k2.6/arm64", std::nullopt), doctest::Contains("unsupported"),
-                       UsageError);
-  CHECK_THROWS_WITH_AS(layers::pick_cell(m, "k6/mips64el", std::string("bootlin")),
+  auto k4 = matrix::resolve_cell(m, "k4/mipsel");
+  CHECK(k4.recipe->name == "debian-bullseye-gcc10-mipsel");
+  CHECK(k4.image_tag == "k4-mipsel");
+  CHECK(matrix::resolve_cell(m, "k4/mipsel", std::string("bootlin")).image_tag == "k4-mipsel-bootlin");
+  // A kernel of the cell's band resolves to the same tag as the cell named directly.
+  CHECK(matrix::resolve(m, matrix::parse_version("5.10.223"), "mipsel").image_tag == k4.image_tag);
+  CHECK(matrix::resolve(m, matrix::parse_version("5.10.223"), "mipsel", std::string("bootlin")).image_tag ==
+        "k4-mipsel-bootlin");
+  CHECK_THROWS_WITH_AS(matrix::resolve_cell(m, "k4/sparc"), doctest::Contains("unknown cell"), UsageError);
+  CHECK_THROWS_WITH_AS(matrix::resolve_cell(m, "k2.6/arm64"), doctest::Contains("unsupported"), UsageError);
+  CHECK_THROWS_WITH_AS(matrix::resolve_cell(m, "k6/mips64el", std::string("bootlin")),
                        doctest::Contains("sources are"), UsageError);
 }
 
 TEST_CASE("cell image config: Env, Cmd and labels the design names") {
   const auto& m = matrix::builtin();
-  auto [c, r] = layers::pick_cell(m, "k4/x86_64", std::nullopt);
+  auto k = matrix::resolve_cell(m, "k4/x86_64");
+  const matrix::Cell* c = k.cell;
+  const matrix::Recipe* r = k.recipe;
   layers::CellImageFacts f{&m,       c,        r,          "k4-x86_64", {"/opt/tc/bin"}, "x86_64-linux-gnu-",
                            "10.2.1", "2.35.2", 1700000000, "abc"};
   auto s = layers::cell_image_spec(f);
