@@ -14,6 +14,10 @@
 #   again      the cold command again, nothing changed (incremental);
 #   fresh      the cold command into an empty output dir with the cold row's (now warm) ccache dir:
 #              what CI gets from a cached ccache dir and a clean checkout;
+#   rfill      the cold command (empty output and ccache dirs) with --ccache-remote redis://127.0.0.1:PORT
+#              on a flushed redis-server the bench starts: runner A, filling the shared cache;
+#   remote     the same into empty output and ccache dirs after rfill: runner B, whose objects
+#              come from redis (its hit rate is printed);
 #   dry        ksimg kbuild ... --dry-run: the fixed cost (image lookup, podman start, plan).
 # Rows interleave per round (ROUNDS, default 3) so a change in machine load hits all of them;
 # each timed row first waits (up to QUIET_WAIT s, default 60) for the machine to go quiet.
@@ -24,7 +28,8 @@
 # Environment: KSIMG (default build/ksimg), BENCH_TMP (default /var/tmp/ksimg-bench-kbuild),
 # KSIMG_LAYOUT (default BENCH_TMP/oci), CONFIG_FLAGS (default: tinyconfig + Malta + MIPS32r2; a
 # --defconfig NAME and --enable SYM words only), ARCH_ENABLES (the arch quirk's symbols, default
-# CPU_LITTLE_ENDIAN), JOBS (default: nproc), ROUNDS, ROWS (default "bare cold nocc again fresh dry"),
+# CPU_LITTLE_ENDIAN), JOBS (default: nproc), ROUNDS, ROWS (default "bare cold nocc again fresh rfill
+# remote dry"; rfill and remote need redis-server),
 # QUIET_WAIT, KSIMG_KERNEL_DEBS (where the .deb is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +38,7 @@ KSIMG=$(realpath "${KSIMG:-build/ksimg}")
 B=${BENCH_TMP:-/var/tmp/ksimg-bench-kbuild}
 JOBS=${JOBS:-$(nproc)}
 ROUNDS=${ROUNDS:-3}
-read -r -a ROWS <<<"${ROWS:-bare cold nocc again fresh dry}"
+read -r -a ROWS <<<"${ROWS:-bare cold nocc again fresh rfill remote dry}"
 read -r -a CONFIG_FLAGS <<<"${CONFIG_FLAGS:---defconfig tinyconfig --enable MIPS_MALTA --enable CPU_MIPS32_R2}"
 read -r -a ARCH_ENABLES <<<"${ARCH_ENABLES-CPU_LITTLE_ENDIAN}"
 die() { echo "bench: $*" >&2; exit 1; }
@@ -43,7 +48,7 @@ export KSIMG_LAYOUT=${KSIMG_LAYOUT:-$B/oci}   # the image's tag goes here, not i
 
 # podman: the test sandbox's settings and a private storage on a short path.
 S=$(mktemp -d /tmp/ksb.XXXXXX)
-trap 'podman rmi -af >/dev/null 2>&1 || true; rm -rf "$S"' EXIT
+trap 'podman rmi -af >/dev/null 2>&1 || true; [ -s "$S/redis.pid" ] && kill "$(cat "$S/redis.pid")"; rm -rf "$S"' EXIT
 export CONTAINERS_CONF="$SRC/tests/data/containers.conf"
 printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$S" "$S" >"$S/storage.conf"
 export CONTAINERS_STORAGE_CONF="$S/storage.conf"
@@ -128,6 +133,30 @@ row_fresh() {
   hosttime "$KSIMG" "${kb[@]}" -o "$B/fresh" --ccache-dir "$B/cold-cc" >"$B/fresh.log" 2>&1 || die "fresh failed (see $B/fresh.log)"
   meta_row fresh
 }
+# The shared cache of rfill/remote: a private redis-server on a free 127.0.0.1 port, no persistence.
+redis_url=
+if [[ " ${ROWS[*]} " == *" rfill "* || " ${ROWS[*]} " == *" remote "* ]]; then
+  command -v redis-server >/dev/null || die "redis-server is missing (scripts/install-deps), or drop rfill/remote from ROWS"
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes \
+    --pidfile "$S/redis.pid" --dir "$S" >/dev/null || die "redis-server did not start"
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis_url="redis://127.0.0.1:$port"
+fi
+remote_row() {  # row: empty output and local ccache dirs, the shared redis cache
+  rm -rf "$B/$1" "$B/$1-cc"
+  hosttime "$KSIMG" "${kb[@]}" -o "$B/$1" --ccache-dir "$B/$1-cc" --ccache-remote "$redis_url" >"$B/$1.log" 2>&1 ||
+    die "$1 failed (see $B/$1.log)"
+  podman run --rm --network=none -v "$B/$1-cc:/ccache" -e CCACHE_DIR=/ccache "$image" ccache --print-stats |
+    awk -v r="$1" '{v[$1] = $2} END {printf "%s: ccache remote hits %d, local hits %d, misses %d\n", r,
+      v["remote_storage_hit"], v["local_storage_hit"], v["cache_miss"]}' >&2
+  meta_row "$1"
+}
+row_rfill() {
+  redis-cli -u "$redis_url" flushall >/dev/null
+  remote_row rfill
+}
+row_remote() { remote_row remote; }
 row_dry() {
   hosttime "$KSIMG" "${kb[@]}" -o "$B/dry" --no-ccache --dry-run >"$B/dry.log" 2>&1 || die "dry-run failed (see $B/dry.log)"
   read -r e u s <"$HT"
@@ -158,13 +187,13 @@ ratio() { [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] && echo "scale=3; $1 / $2" | 
 {
   echo "| row | wall s | CPU s (user+sys) | config step s | make vmlinux s | wall ÷ bare | CPU ÷ bare |"
   echo "|---|---|---|---|---|---|---|"
-  for row in bare cold nocc again fresh dry; do
+  for row in bare cold nocc again fresh rfill remote dry; do
     [[ " ${ROWS[*]} " == *" $row "* ]] || continue
     w=$(median "$row" 2) c=$(median "$row" 3)
     echo "| $row | $w | $c | $(median "$row" 4) | $(median "$row" 5) | $(ratio "$w" "$(median bare 2)") | $(ratio "$c" "$(median bare 3)") |"
   done
   echo
-  echo "medians of $ROUNDS interleaved rounds; cold ÷ again (wall): $(ratio "$(median cold 2)" "$(median again 2)") (target >= 5); cold ÷ fresh (wall): $(ratio "$(median cold 2)" "$(median fresh 2)")"
+  echo "medians of $ROUNDS interleaved rounds; cold ÷ again (wall): $(ratio "$(median cold 2)" "$(median again 2)") (target >= 5); cold ÷ fresh (wall): $(ratio "$(median cold 2)" "$(median fresh 2)"); remote ÷ cold (wall): $(ratio "$(median remote 2)" "$(median cold 2)")"
   echo "command: bench/kbuild.sh (JOBS=$JOBS ROUNDS=$ROUNDS CONFIG_FLAGS='${CONFIG_FLAGS[*]}'), $(nproc) cores, $(date -u +%F), load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "raw rows: $B/rows (row, wall, cpu, config, vmlinux)"
 } | tee "$B/kbuild.md"

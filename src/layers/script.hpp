@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "layers/toolchain.hpp"
+#include "layers/build_context.hpp"
+#include "matrix/data.hpp"
+#include "oci/layout.hpp"
 #include "recipes/lock.hpp"
 #include "recipes/spec.hpp"
 

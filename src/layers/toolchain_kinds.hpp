@@ -7,7 +7,9 @@
 #include <utility>
 #include <vector>
 
-#include "layers/toolchain.hpp"
+#include "layers/build_context.hpp"
+#include "matrix/data.hpp"
+#include "oci/layout.hpp"
 #include "recipes/spec.hpp"
 
 namespace ksimg::layers::detail {
@@ -15,8 +17,9 @@ namespace ksimg::layers::detail {
 oci::LayerOptions layer_options(const BuildContext& ctx, int64_t epoch, const oci::Layout& layout,
                                 const std::string& progress_label);
 
-ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe, const recipes::DebianSpec& spec,
-                            const recipes::LockedRecipe& locked, int64_t epoch, const oci::Layout& layout);
+ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe,
+                            const recipes::DebianSpec& spec, const recipes::LockedRecipe& locked,
+                            int64_t epoch, const oci::Layout& layout);
 ToolchainLayer build_tarball(const BuildContext& ctx, const matrix::Recipe& recipe,
                              const recipes::TarballSpec& spec, const recipes::LockedRecipe& locked,
                              int64_t epoch, const oci::Layout& layout);
@@ -36,7 +39,8 @@ std::vector<std::pair<std::string, std::string>> cross_links(const std::vector<s
 std::vector<std::pair<std::string, std::string>> debian_moves(const std::string& install_dir,
                                                               const std::string& triple);
 // `path` after the first of `moves` (as above) that covers it.
-std::string apply_moves(const std::string& path, const std::vector<std::pair<std::string, std::string>>& moves);
+std::string apply_moves(const std::string& path,
+                        const std::vector<std::pair<std::string, std::string>>& moves);
 // What makes such a recipe's gcc run its own binutils rather than the base's `as`/`ld`,
 // which a native gcc finds by their plain names: for each gcc private directory
 // "usr/lib/gcc/<triple>/<N>" holding cc1 in `paths` (package paths, before the moves),
