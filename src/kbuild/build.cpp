@@ -1,5 +1,5 @@
-// `kbuild build` orchestration (see build.hpp; issue 6 items 1-5; build sequence after
-// shared/reference/kernelsmith-facts.md §4.2): cell check, plan, metadata at start, source,
+// `kbuild build` orchestration (see build.hpp; the build sequence of kernelsmith's kernel.nix):
+// cell check, plan, metadata at start, source,
 // wrappers and patches, config, targets, artifacts; every failure and SIGTERM/SIGINT recorded.
 #include "kbuild/build.hpp"
 

@@ -1,4 +1,4 @@
-// `kbuild build VERSION` and `kbuild module DIR` (issue 6 items 1-5): the whole in-image
+// `kbuild build VERSION` and `kbuild module DIR`: the whole in-image
 // build, from the cell check to artifacts and metadata.json. The pieces live in plan.cpp
 // (what to run), source.cpp, build_config.cpp, build_targets.cpp and devel.cpp.
 #pragma once

@@ -1,5 +1,5 @@
-// The config step (issue 6 item 3; sequence after shared/reference/kernelsmith-facts.md §4.2
-// steps 4-7): defconfig or a supplied .config (normalized, listnewconfig and unknown symbols
+// The config step (the sequence of kernelsmith's kernel.nix configCmd and the capability
+// disables after it): defconfig or a supplied .config (normalized, listnewconfig and unknown symbols
 // reported), fragments merged as merge_config.sh does, capability auto-disables (quirks),
 // then the check that every requested option is in the final .config -- before any compile.
 #include <algorithm>
@@ -34,7 +34,9 @@ std::vector<Setting> requested_settings(const BuildOptions& o, const Plan& p) {
 
 namespace {
 
-fs::path dotconfig(const BuildContext& c) { return c.plan.build / ".config"; }
+fs::path dotconfig(const BuildContext& c) {
+  return c.plan.build / ".config";
+}
 
 void normalize(BuildContext& c) {
   std::optional<std::string> yes;
@@ -59,12 +61,15 @@ void report_supplied(BuildContext& c, const ConfigMap& supplied, const KconfigIn
   for (const auto& [sym, v] : supplied) {
     auto it = final.find(sym);
     std::string now = it == final.end() ? "absent" : it->second;
-    if (now != v && !(v == "n" && now == "absent")) changed.push_back("CONFIG_" + sym + ": " + v + " -> " + now);
+    if (now != v && !(v == "n" && now == "absent"))
+      changed.push_back("CONFIG_" + sym + ": " + v + " -> " + now);
   }
   auto unknown = unknown_symbols(supplied, idx);
   c.meta.doc()["config"]["changed_by_normalize"] = changed;
   c.meta.doc()["config"]["unknown_symbols"] = unknown;
-  if (!changed.empty()) log::info("config: " + std::to_string(changed.size()) + " options changed by " + c.plan.normalize + " (metadata.json config.changed_by_normalize)");
+  if (!changed.empty())
+    log::info("config: " + std::to_string(changed.size()) + " options changed by " + c.plan.normalize +
+              " (metadata.json config.changed_by_normalize)");
   if (unknown.empty()) return;
   std::string list;
   for (const auto& u : unknown) list += (list.empty() ? "CONFIG_" : ", CONFIG_") + u;
@@ -87,7 +92,9 @@ void list_new(BuildContext& c) {
   }
   for (const auto& [sym, v] : parse_config(r.out)) fresh.push_back("CONFIG_" + sym + "=" + v);
   c.meta.doc()["config"]["new_symbols"] = fresh;
-  if (!fresh.empty()) log::info("config: " + std::to_string(fresh.size()) + " symbols new to the supplied config take their defaults (metadata.json config.new_symbols)");
+  if (!fresh.empty())
+    log::info("config: " + std::to_string(fresh.size()) +
+              " symbols new to the supplied config take their defaults (metadata.json config.new_symbols)");
 }
 
 void base_config(BuildContext& c, const KconfigIndex& idx) {
@@ -125,7 +132,8 @@ void auto_disable(BuildContext& c, json& disabled) {
       auto it = cfg.find(sym);
       bool on = it != cfg.end() && (it->second == "y" || (!q->action.only_if_y && it->second == "m"));
       if (!on) continue;
-      log::info("kbuild: auto-disabling CONFIG_" + sym + " (quirk " + q->id + ": " + q->reason.substr(0, q->reason.find(';')) + ")");
+      log::info("kbuild: auto-disabling CONFIG_" + sym + " (quirk " + q->id + ": " +
+                q->reason.substr(0, q->reason.find(';')) + ")");
       off.push_back({sym, "n", "quirk " + q->id});
       disabled.push_back({{"symbol", sym}, {"quirk", q->id}});
     }
@@ -134,14 +142,17 @@ void auto_disable(BuildContext& c, json& disabled) {
   normalize(c);
 }
 
-void check_requested(BuildContext& c, const std::vector<Setting>& asked, const json& disabled, const KconfigIndex& idx) {
+void check_requested(BuildContext& c, const std::vector<Setting>& asked, const json& disabled,
+                     const KconfigIndex& idx) {
   auto final = parse_config(files::read(dotconfig(c)));
   std::vector<std::string> dropped;
   for (const auto& s : asked) {
-    bool by_quirk = std::any_of(disabled.begin(), disabled.end(), [&](const json& d) { return d["symbol"] == s.symbol; });
+    bool by_quirk =
+        std::any_of(disabled.begin(), disabled.end(), [&](const json& d) { return d["symbol"] == s.symbol; });
     if (setting_holds(s, final)) continue;
     if (by_quirk) {
-      log::warn("CONFIG_" + s.symbol + " (" + s.origin + ") was turned off by a capability quirk (see metadata.json)");
+      log::warn("CONFIG_" + s.symbol + " (" + s.origin +
+                ") was turned off by a capability quirk (see metadata.json)");
       continue;
     }
     dropped.push_back(explain_dropped(s, final, idx));
@@ -169,7 +180,9 @@ void configure(BuildContext& c) {
   } else {
     fs::remove(stamp);
     bool need_index = c.opts.config.has_value() || !asked.empty();
-    KconfigIndex idx = need_index ? scan_kconfig(c.source.tree, c.plan.kernel_arch == "x86_64" ? "x86" : c.plan.kernel_arch) : KconfigIndex{};
+    KconfigIndex idx =
+        need_index ? scan_kconfig(c.source.tree, c.plan.kernel_arch == "x86_64" ? "x86" : c.plan.kernel_arch)
+                   : KconfigIndex{};
     base_config(c, idx);
     arch_enable(c);
     if (!asked.empty()) {

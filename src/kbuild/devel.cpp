@@ -1,5 +1,5 @@
-// The kernel-devel tree and out-of-tree module builds (issue 6 item 4; after
-// shared/reference/kernelsmith-facts.md §5.1 "$dev" and §5.2 buildModule). kbuild builds with
+// The kernel-devel tree and out-of-tree module builds (as kernelsmith's kernel.nix "$dev" output
+// and its buildModule do). kbuild builds with
 // O=, so the devel tree merges the source tree's build files with the build dir's generated
 // ones (.config, Module.symvers, include/generated, scripts/ host programs) into one
 // self-contained in-tree layout, slimmed: no *.o (but ppc32's crtsavres.o), *.c or *.cmd
@@ -75,16 +75,20 @@ void make_devel(BuildContext& c) {
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   const std::string karch = "arch/" + c.plan.kernel_arch;
-  for (const auto& rel : {"Makefile", "Kbuild", "Kconfig", "include", "scripts", karch.c_str(), "tools/objtool"})
+  for (const auto& rel :
+       {"Makefile", "Kbuild", "Kconfig", "include", "scripts", karch.c_str(), "tools/objtool"})
     copy_tree(c.source.tree / rel, tmp / rel, rel);
   for (const auto& rel : {".config", "Module.symvers", "include", "scripts", karch.c_str(), "tools/objtool"})
     copy_tree(c.plan.build / rel, tmp / rel, rel);
-  nlohmann::ordered_json info = {{"version", c.plan.version.str()}, {"cell", c.plan.cell},
-                                 {"kernel_arch", c.plan.kernel_arch}, {"cross_compile", c.plan.cross_compile}};
+  nlohmann::ordered_json info = {{"version", c.plan.version.str()},
+                                 {"cell", c.plan.cell},
+                                 {"kernel_arch", c.plan.kernel_arch},
+                                 {"cross_compile", c.plan.cross_compile}};
   files::write_atomic(tmp / kDevelInfo, info.dump(2) + "\n");
   fs::remove_all(d);
   fs::rename(tmp, d);
-  log::info("  devel: " + d.string() + " (make -C " + d.string() + " M=<module dir> modules, or kbuild module)");
+  log::info("  devel: " + d.string() + " (make -C " + d.string() +
+            " M=<module dir> modules, or kbuild module)");
 }
 
 void run_module(const ModuleOptions& o) {
@@ -97,7 +101,8 @@ void run_module(const ModuleOptions& o) {
   auto id = identify(m, process_env());
   if (info["cell"] != id.cell->key())
     throw UsageError("the devel tree is for cell " + info["cell"].get<std::string>() + ", this image is " +
-                     id.cell->key() + "; run kbuild module in kernelsmith:" + info["cell"].get<std::string>());
+                     id.cell->key() +
+                     "; run kbuild module in kernelsmith:" + info["cell"].get<std::string>());
   BuildOptions bo;
   bo.version = info["version"];
   bo.out = o.out;
@@ -105,7 +110,8 @@ void run_module(const ModuleOptions& o) {
   bo.defconfig = "none";
   bo.jobs = o.jobs;
   bo.ccache_dir = o.ccache_dir;
-  Plan p = make_plan(m, matrix::builtin_quirks(), id, bo, matrix::parse_version(bo.version), process_env(), available_cores());
+  Plan p = make_plan(m, matrix::builtin_quirks(), id, bo, matrix::parse_version(bo.version), process_env(),
+                     available_cores());
   fs::path work = p.build / "src";
   fs::remove_all(work);
   fs::create_directories(work);
@@ -122,7 +128,9 @@ void run_module(const ModuleOptions& o) {
   for (auto& e : fs::recursive_directory_iterator(work))
     if (e.path().extension() == ".ko")
       fs::copy_file(e.path(), o.out / e.path().filename(), fs::copy_options::overwrite_existing), ++n;
-  if (n == 0) throw RuntimeError("the module build produced no .ko in " + work.string() + " (does its Makefile set obj-m?)");
+  if (n == 0)
+    throw RuntimeError("the module build produced no .ko in " + work.string() +
+                       " (does its Makefile set obj-m?)");
   log::info("kbuild module: " + std::to_string(n) + " module(s) in " + o.out.string());
 }
 

@@ -1,4 +1,4 @@
-// .config files, config fragments and the tree's Kconfig symbols (issue 6 item 3): what kbuild
+// .config files, config fragments and the tree's Kconfig symbols: what kbuild
 // needs to merge fragments the way scripts/kconfig/merge_config.sh does, to find symbols a
 // supplied .config names that the tree does not know, and to explain an option that did not
 // stick (its `depends on`). Pure text functions, plus one tree scan.

@@ -1,4 +1,4 @@
-// OUT/metadata.json (issue 6 item 5): the build's record, written when the build starts and
+// OUT/metadata.json: the build's record, written when the build starts and
 // rewritten atomically (temp file + rename) after every step, so a reader never sees a torn
 // file and a build that dies leaves its last truthful state. status: running, succeeded,
 // failed, killed (SIGTERM/SIGINT). A build killed with SIGKILL cannot write: its record
@@ -17,7 +17,8 @@ class Metadata {
   // Sets "updated" and writes the file atomically.
   void save();
   // Records a step's outcome: steps[] gets {name, status, seconds, cpu_seconds[, command]}; save()s.
-  void step(const std::string& name, const std::string& status, double seconds, const std::string& command = "");
+  void step(const std::string& name, const std::string& status, double seconds,
+            const std::string& command = "");
   // Sets status (and "finished" unless running), cpu_seconds (the whole build's) and saves.
   void finish(const std::string& status, const std::string& error = "");
   // User+system CPU seconds of the commands run (and waited for) since the previous lap, one

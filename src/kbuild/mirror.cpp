@@ -1,5 +1,4 @@
-// kernel.org's tarball layout and sha256sums.asc parsing (see mirror.hpp; issue 6 item 1,
-// ../shared/reference/kernelsmith-facts.md §3.3 for the URL rule
+// kernel.org's tarball layout and sha256sums.asc parsing (see mirror.hpp for the URL rule
 // "<root>/v<major>.x/linux-<version>.tar.xz").
 #include "kbuild/mirror.hpp"
 

@@ -1,4 +1,4 @@
-// The kernel.org source-tarball layout (issue 6 item 1): where a release lives under a mirror
+// The kernel.org source-tarball layout: where a release lives under a mirror
 // root ("v5.x/linux-5.10.223.tar.xz"), and the directory's sha256sums.asc that vouches for it.
 // Pure functions, no I/O: kbuild (in the image) and `ksimg kbuild` (on the host) both download
 // with these names and verify against the parsed sums.

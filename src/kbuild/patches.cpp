@@ -1,5 +1,5 @@
-// The built-in file patches and shims that quirks name (matrix/quirks.json action "patch";
-// facts: shared/reference/kernelsmith-facts.md §4.2 step 1c). A shim goes into the build dir;
+// The built-in file patches and shims that quirks name (matrix/quirks.json action "patch",
+// each with its evidence there). A shim goes into the build dir;
 // a patch edits the tree, which is then always kbuild's own copy (never a mounted source).
 #include "kbuild/patches.hpp"
 
@@ -13,7 +13,9 @@ namespace ksimg::kbuild {
 
 namespace fs = std::filesystem;
 
-bool patch_needs_writable_tree(const std::string& name) { return name == "timeconst_defined_array"; }
+bool patch_needs_writable_tree(const std::string& name) {
+  return name == "timeconst_defined_array";
+}
 
 std::string rewrite_defined_arrays(const std::string& perl) {
   static const std::regex re(R"(defined\s*\(\s*(@[A-Za-z_][A-Za-z0-9_:]*)\s*\))");
@@ -23,7 +25,8 @@ std::string rewrite_defined_arrays(const std::string& perl) {
 static std::string shim_compiler_gcc(const fs::path& src, const fs::path& build, int gcc_major) {
   fs::path have = src / "include/linux/compiler-gcc4.h";
   std::string name = "compiler-gcc" + std::to_string(gcc_major) + ".h";
-  if (!fs::exists(have) || fs::exists(src / "include/linux" / name)) return "not needed (the tree has " + name + ")";
+  if (!fs::exists(have) || fs::exists(src / "include/linux" / name))
+    return "not needed (the tree has " + name + ")";
   fs::create_directories(build / "include/linux");
   fs::copy_file(have, build / "include/linux" / name, fs::copy_options::overwrite_existing);
   return "copied include/linux/compiler-gcc4.h to " + (build / "include/linux" / name).string();

@@ -1,6 +1,6 @@
 // Runs the build's commands (make, scripts) with their whole output appended to OUT/build.log,
 // a short progress line on the console now and then, and SIGTERM/SIGINT forwarded to the
-// command's process group (issue 6 item 5). After a failure it knows the last lines and the
+// command's process group. After a failure it knows the last lines and the
 // first error line of the command's output, for the console.
 #pragma once
 #include <chrono>
@@ -19,7 +19,9 @@ namespace ksimg::kbuild {
 // Thrown when a SIGTERM/SIGINT arrived: the build stops, records "killed" and exits 128+signal.
 struct Killed : Error {
   int signal;
-  explicit Killed(int sig) : Error(Exit::failure, std::string("killed by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM")), signal(sig) {}
+  explicit Killed(int sig)
+      : Error(Exit::failure, std::string("killed by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM")),
+        signal(sig) {}
 };
 
 // Installs the SIGTERM/SIGINT handlers (no SA_RESTART) that set the cancel flag.

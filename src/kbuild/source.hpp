@@ -1,4 +1,4 @@
-// The kernel source of a build (issue 6 item 1): a mounted tree (used read-only, built out of
+// The kernel source of a build: a mounted tree (used read-only, built out of
 // tree with O=), a tarball extracted into the work dir, or a tarball downloaded from a
 // kernel.org-layout mirror and verified against its directory's sha256sums.asc. Every way
 // ends with the tree's top Makefile saying the requested version.
@@ -17,7 +17,7 @@ struct Source {
   std::string kind;            // tree | tarball | download
   std::string origin;          // the path or URL it came from
   std::optional<std::string> sha256;
-  bool in_work_dir = false;    // extracted or copied by kbuild (writable)
+  bool in_work_dir = false;  // extracted or copied by kbuild (writable)
 };
 
 // Where the source will come from, in words, without touching anything (for --dry-run).

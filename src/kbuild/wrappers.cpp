@@ -1,5 +1,5 @@
-// The compiler wrappers of quirk wno-error-wrapper (see build.hpp prepare_wrappers; issue 6
-// item 2, shared/reference/kernelsmith-facts.md §4.4): the wrapper flags (-Wno-error) go last
+// The compiler wrappers of quirk wno-error-wrapper (see build.hpp prepare_wrappers; why: the
+// quirk's evidence in matrix/quirks.json): the wrapper flags (-Wno-error) go last
 // on every target and host compile. Two carriers, same place on the command line: a gcc specs
 // file whose *self_spec appends them to the driver's own argv (no extra process per compile;
 // used for each compiler whose `-###` shows it works), and a /bin/sh script that execs the
@@ -26,7 +26,8 @@ const fs::file_time_type kSpecsMtime =
 bool has_arg(const std::string& line, const std::string& word) {
   std::istringstream in(line);
   for (std::string a; in >> a;) {
-    if (a.size() >= 2 && (a.front() == '"' || a.front() == '\'') && a.back() == a.front()) a = a.substr(1, a.size() - 2);
+    if (a.size() >= 2 && (a.front() == '"' || a.front() == '\'') && a.back() == a.front())
+      a = a.substr(1, a.size() - 2);
     if (a == word) return true;
   }
   return false;
@@ -46,7 +47,8 @@ void point_at_compiler(Plan& p, const fs::path& script, const std::string& real,
 bool specs_honoured(const std::string& real, const fs::path& specs, const std::vector<std::string>& flags) {
   subprocess::Result r;
   try {
-    r = subprocess::run({real, "-specs=" + specs.string(), "-###", "-c", "-x", "c", "/dev/null", "-o", "/dev/null"});
+    r = subprocess::run(
+        {real, "-specs=" + specs.string(), "-###", "-c", "-x", "c", "/dev/null", "-o", "/dev/null"});
   } catch (const Error&) {
     return false;  // cannot run it: the script's exec will report that properly
   }
@@ -77,8 +79,9 @@ std::map<std::string, std::string> prepare_wrappers(Plan& p) {
     // loses nothing and lets the cache carry over between output dirs.
     std::error_code ec;
     fs::last_write_time(p.specs_file(), kSpecsMtime, ec);
-    if (ec) log::warn("cannot set the mtime of " + p.specs_file().string() + " (" + ec.message() +
-                      "): ccache will not reuse results across output dirs");
+    if (ec)
+      log::warn("cannot set the mtime of " + p.specs_file().string() + " (" + ec.message() +
+                "): ccache will not reuse results across output dirs");
   }
   int by_specs = 0, wrapped = 0;
   for (const auto& w : p.wrappers) {
@@ -90,7 +93,8 @@ std::map<std::string, std::string> prepare_wrappers(Plan& p) {
     files::write_atomic(p.wrapper_dir / w.name, p.wrapper_script(real->string(), ccache), 0755);
     ++wrapped;
     bool plain_path = real->string().find_first_of(" \t'\"\\$") == std::string::npos;
-    if (specs.empty() || !plain_path || !specs_honoured(real->string(), p.specs_file(), p.wrapper_flags)) continue;
+    if (specs.empty() || !plain_path || !specs_honoured(real->string(), p.specs_file(), p.wrapper_flags))
+      continue;
     point_at_compiler(p, p.wrapper_dir / w.name, real->string(), ccache);
     ++by_specs;
   }

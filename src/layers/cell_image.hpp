@@ -1,4 +1,4 @@
-// The image config of a cell image (shared/design.md "Names"): Env ARCH, CROSS_COMPILE,
+// The image config of a cell image: Env ARCH, CROSS_COMPILE,
 // KSIMG_ERA, KSIMG_ARCH, KSIMG_RECIPE, PATH; Cmd ["kbuild","--help"]; labels and annotations
 // with the cell's facts.
 #pragma once

@@ -1,4 +1,4 @@
-// The `script` toolchain kind (design.md "Toolchain sources"; recipes/README.md
+// The `script` toolchain kind (recipes/README.md
 // "kind script"): a toolchain built from pinned source tarballs inside the base image with
 // podman. The inputs come through the download cache (verified), the steps run with
 // network off, /inputs read-only, an empty output directory mounted at install_dir (so the

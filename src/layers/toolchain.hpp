@@ -1,4 +1,4 @@
-// Toolchain layers (design.md "Toolchain sources"): a cell's recipe turned into one
+// Toolchain layers: a cell's recipe turned into one
 // canonical layer from the lock's pins only. Kinds:
 //  - debian: each locked .deb from <mirror>/<pool path> through the download cache, its
 //    data.tar.* streamed into the layer; /var/lib/dpkg/status.d/<pkg> (+ .md5sums) for image

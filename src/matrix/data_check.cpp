@@ -8,7 +8,7 @@
 
 namespace ksimg::matrix {
 
-// The arches ksimg promises (shared/design.md); the data must define each of them.
+// The twelve arches ksimg promises (README); the data must define each of them.
 static const char* const kRequiredArches[] = {"armel",       "armhf",    "arm64",   "mipseb",    "mipsel",
                                               "mips64eb",    "mips64el", "powerpc", "powerpcle", "powerpc64",
                                               "powerpc64le", "riscv64",  "x86_64"};

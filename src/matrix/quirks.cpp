@@ -1,5 +1,5 @@
 // Loads matrix/quirks.json and matches quirk triggers (see quirks.hpp; schema in
-// matrix/README.md "quirks.json"; facts: shared/reference/kernelsmith-facts.md §4.2-§4.4).
+// matrix/README.md "quirks.json"; each quirk's evidence is in the data).
 #include "matrix/quirks.hpp"
 
 #include <algorithm>
@@ -17,11 +17,14 @@ namespace {
 const char* const kFile = "matrix/quirks.json";
 
 const std::map<std::string, QuirkKind>& kinds() {
-  static const std::map<std::string, QuirkKind> k = {
-      {"wrapper_flag", QuirkKind::wrapper_flag}, {"make_var", QuirkKind::make_var},
-      {"hostcflags", QuirkKind::hostcflags},     {"env", QuirkKind::env},
-      {"config_enable", QuirkKind::config_enable},   {"config_disable", QuirkKind::config_disable}, {"config_normalize", QuirkKind::config_normalize},
-      {"patch", QuirkKind::patch}};
+  static const std::map<std::string, QuirkKind> k = {{"wrapper_flag", QuirkKind::wrapper_flag},
+                                                     {"make_var", QuirkKind::make_var},
+                                                     {"hostcflags", QuirkKind::hostcflags},
+                                                     {"env", QuirkKind::env},
+                                                     {"config_enable", QuirkKind::config_enable},
+                                                     {"config_disable", QuirkKind::config_disable},
+                                                     {"config_normalize", QuirkKind::config_normalize},
+                                                     {"patch", QuirkKind::patch}};
   return k;
 }
 
@@ -68,15 +71,20 @@ QuirkAction load_action(const Node& a) {
   a.keys({"kind", "name", "value", "vars", "symbols", "only_if_y", "patch"});
   auto k = kinds().find(a.str("kind"));
   if (k == kinds().end())
-    a.at("kind").fail("unknown action kind (allowed: wrapper_flag, make_var, hostcflags, env, config_enable, "
-                      "config_disable, config_normalize, patch)");
+    a.at("kind").fail(
+        "unknown action kind (allowed: wrapper_flag, make_var, hostcflags, env, config_enable, "
+        "config_disable, config_normalize, patch)");
   QuirkAction r;
   r.kind = k->second;
   switch (r.kind) {
-    case QuirkKind::make_var: r.name = a.str("name"); [[fallthrough]];
+    case QuirkKind::make_var:
+      r.name = a.str("name");
+      [[fallthrough]];
     case QuirkKind::wrapper_flag:
     case QuirkKind::hostcflags:
-    case QuirkKind::config_normalize: r.value = a.str("value"); break;
+    case QuirkKind::config_normalize:
+      r.value = a.str("value");
+      break;
     case QuirkKind::env:
       for (const auto& [name, v] : a.at("vars").members()) r.vars[name] = a.at("vars").str(name);
       break;

@@ -1,5 +1,5 @@
 // Kernel-build quirks as data (matrix/quirks.json, schema in matrix/README.md): what kbuild
-// changes about a kernel build, when, and why. Facts: shared/reference/kernelsmith-facts.md §4.
+// changes about a kernel build, when, and why (each quirk's "evidence").
 // A quirk's trigger selects builds by era, arch, kernel version range, toolchain gcc range and
 // toolchain source; its action is one of a small closed set that kbuild knows how to apply.
 #pragma once

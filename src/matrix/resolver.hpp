@@ -1,6 +1,6 @@
 // The resolver: kernel version + arch (+ optional toolchain source) -> era, cell, image tag,
-// recipe, and the reasons (which band matched, which exception applied).
-// Facts: shared/reference/kernelsmith-facts.md §1.1-§1.5.
+// recipe, and the reasons (which band matched, which exception applied). The bands, cells
+// and exceptions are data: matrix/eras.json, cells.json, exceptions.json (matrix/README.md).
 #pragma once
 #include <optional>
 #include <string>

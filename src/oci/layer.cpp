@@ -1,7 +1,7 @@
 // LayerWriter (see layer.hpp for the canonical form): gathers entries into a detail::Tree,
 // then streams detail::emit_tar through the diff_id hash into a threaded compressor whose
 // output is hashed and written to a temp file, which then becomes blobs/sha256/<digest>
-// (OCI image-spec layer.md, image-layout.md; ../shared/design.md "Determinism").
+// (OCI image-spec layer.md, image-layout.md; docs/images.md "Determinism").
 #include "oci/layer.hpp"
 
 #include <zstd.h>

@@ -2,7 +2,7 @@
 // canonical tar, compresses it and stores it as a blob of an OCI layout, computing the
 // diff_id (sha256 of the tar) and the blob digest in the same streaming pass.
 //
-// Canonical tar (../shared/design.md "Determinism"; OCI image-spec layer.md):
+// Canonical tar (docs/images.md "Determinism"; OCI image-spec layer.md):
 //  - format: libarchive "pax restricted": ustar headers; a pax 'x' header only when ustar
 //    cannot hold a field (a name or link target over the ustar limits or not ASCII, xattrs,
 //    sizes >= 8 GiB, uid/gid >= 2^18); never atime/ctime records;

@@ -1,4 +1,4 @@
-// Canonical tar writer (detail/tar_emit.hpp), following ../shared/design.md "Determinism" and
+// Canonical tar writer (detail/tar_emit.hpp), following docs/images.md "Determinism" and
 // OCI image-spec layer.md: libarchive's "pax restricted" format (ustar headers; a pax 'x'
 // header only for what ustar cannot hold: long or non-ASCII names and link targets, xattrs as
 // SCHILY.xattr records, sizes >= 8 GiB), members in bytewise path order, owners 0/0 without names, mtime

@@ -1,4 +1,4 @@
-// The smoke check of a cell image (issue 4 item 5): inside the image, with podman,
+// The smoke check of a cell image: inside the image, with podman,
 // `${CROSS_COMPILE}gcc -dumpmachine`, compile and link a small freestanding program, and
 // check with readelf and file that its machine, endianness, width and ABI are the cell's
 // (mips64 must be n64, not n32; powerpc64 must carry the ABI its recipe promises).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4 end to end against the real Debian archive (host apt sources): ksimg lock, then
+# End to end against the real Debian archive (host apt sources): ksimg lock, then
 # ksimg build of four cells (k4/mipsel, k4/arm64, k6/powerpc64le, k6/x86_64) with the smoke
 # check in podman; each image has base + toolchain + launcher layers and runs kbuild; a
 # rebuild repeats the digest. Skips (77) when the archive or a tool is unavailable.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 8 item 3, concurrency: many ksimg processes at once on one OCI layout, and on one
+# Concurrency: many ksimg processes at once on one OCI layout, and on one
 # registry. Each round starts 8 `ksimg image build`s together (the same image under one tag
 # three times, the same image under two tags, images that share layers, an unrelated one) into
 # one fresh layout; then 6 `ksimg push`es together (the same image to one repository three

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 8 item 2, crash safety: kill -9 `ksimg image build` (3 layers into a shared layout) and
+# Crash safety: kill -9 `ksimg image build` (3 layers into a shared layout) and
 # `ksimg push` (to a real 127.0.0.1 docker-registry) at random points, many times, and at every
 # commit of an image build (before and after each rename, through util/files.cpp's
 # KSIMG_CRASH_AT hook). After each kill: `ksimg image check` finds the layout sound, a tag is either absent or the complete image

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 8 item 2, full disk: the OCI layout (and with it the spool of archive layers) on a
+# Full disk: the OCI layout (and with it the spool of archive layers) on a
 # small tmpfs. A filler file leaves less and less free space, so `ksimg image build` runs out of
 # it at every stage in turn (spool, layer blob, config, manifest, index.json). Each run either
 # succeeds with the digest of an undisturbed build or exits 1 with ONE stderr line naming

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7 item 3, CI boots: `ksimg kbuild VERSION --arch A --boot-config --boot-test` builds the
+# CI boots: `ksimg kbuild VERSION --arch A --boot-config --boot-test` builds the
 # cell's boot config (matrix/arches.json boot.<era>: defconfig + enable + disable) and boots the
 # result in qemu in-process, for k4/arm64 on 5.10.223 and k6/x86_64 on 6.1.176 (k4/mipsel on
 # 5.10.223 is booted by kbuild_mipsel.sh, which already builds it). Sources: Debian's

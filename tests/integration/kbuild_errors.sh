@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6 item 7, bad inputs to `ksimg kbuild`, each a clear one-line error with its exit code
+# Bad inputs to `ksimg kbuild`, each a clear one-line error with its exit code
 # and nothing compiled: unknown arch and unsupported cell (2), wrong cell for --image (2),
 # missing source (2), an unknown --targets name (2, on the host before the image is looked up,
 # and in the image before anything runs), no podman on PATH (1, names the package), a corrupt tarball (3), a

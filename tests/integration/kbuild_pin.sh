@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6 item 6, the images.lock.json path of `ksimg kbuild`: a k4-mipsel image is pushed to a
+# The images.lock.json path of `ksimg kbuild`: a k4-mipsel image is pushed to a
 # real docker-registry on 127.0.0.1 with `ksimg push`, which pins it in images.lock.json; then
 # `ksimg kbuild 5.10.223 --arch mipsel --dry-run` with an empty layout must take the pin (not
 # build the cell), `podman pull` exactly the pinned reference, run kbuild in it and hand it the

@@ -1,4 +1,4 @@
-// The canonical tar form (oci/layer.hpp; ../shared/design.md "Determinism"), checked member by
+// The canonical tar form (oci/layer.hpp; docs/images.md "Determinism"), checked member by
 // member with oci::list_tar and, for pax usage, by scanning the raw 512-byte headers.
 #include <doctest/doctest.h>
 #include <sys/sysmacros.h>

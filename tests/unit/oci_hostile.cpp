@@ -1,5 +1,5 @@
-// Hostile archive input (OCI image-spec layer.md and the extraction-safety rules in
-// ../shared/reference/oci-registry-anchors.md §7): absolute names, "..", hardlinks to missing
+// Hostile archive input (OCI image-spec layer.md and the path attacks container tools have
+// met, such as docker cp's CVE-2019-14271): absolute names, "..", hardlinks to missing
 // or outside members, and members below a symlink are refused with an IntegrityError.
 #include <doctest/doctest.h>
 

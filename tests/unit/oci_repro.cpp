@@ -1,4 +1,4 @@
-// Reproducibility of layers and images (../shared/design.md "Determinism"): the same tree built
+// Reproducibility of layers and images: the same tree built
 // twice, a copy with newer mtimes, other owners and another creation order, and a canonical tar
 // fed back through the archive reader all give identical digests.
 #include <doctest/doctest.h>

@@ -1,5 +1,5 @@
 // Boot tests (run/boot.hpp): the qemu command per cell against kernelsmith's boot table
-// (../shared/reference/kernelsmith-facts.md §2.4) and the verdict on console logs.
+// and the verdict on console logs.
 #include <doctest/doctest.h>
 
 #include <filesystem>

@@ -1,4 +1,4 @@
-// `kbuild --boot-test` (see boot_step.hpp; issue 7 item 1): the boot settings of the image's
+// `kbuild --boot-test` (see boot_step.hpp): the boot settings of the image's
 // cell (matrix/arches.json boot.<era>), the kernel kbuild just wrote to OUT, and the same boot
 // code as `ksimg boot-test` (src/run/boot.cpp, compiled into this program).
 #include "kbuild/main/boot_step.hpp"

@@ -1,4 +1,4 @@
-// `kbuild --boot-test` inside the image (issue 7 item 1): the cell images carry no qemu, so the
+// `kbuild --boot-test` inside the image: the cell images carry no qemu, so the
 // boot runs only where the cell's qemu-system-* is on PATH (an image extended with it, or kbuild
 // run outside podman); otherwise kbuild refuses before building and points at `ksimg boot-test`.
 #pragma once
