@@ -356,8 +356,9 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
   sub->add_option("--ccache-dir", r.ccache_dir, "ccache dir (default ~/.cache/ksimg/ccache/<image tag>)");
   sub->add_flag("--no-ccache", r.no_ccache, "Compile without ccache (no ccache dir is mounted)");
   sub->add_option("--ccache-remote", r.ccache_remote,
-                  "Share ccache results through remote storage: redis://HOST:PORT (the build then uses the "
-                  "host's network), redis+unix:///SOCKET (mounted; network stays off), http(s)://URL");
+                  "Share ccache results through remote storage: redis://HOST:PORT or http(s)://URL (the "
+                  "build then uses the host's network, with either runtime), redis+unix:///SOCKET "
+                  "(mounted; network stays off)");
   sub->add_option("-s,--source-kind", r.source_kind,
                   "Toolchain source for the cell: debian, bootlin or script");
   sub->add_option("--image", r.image, "Run this image (podman name or reference) instead of the cell's");
@@ -405,7 +406,9 @@ void add_kbuild(CLI::App& app) {
       "3 integrity, 4 data), or 5 when --boot-test's boot failed after a successful build; 1 when\n"
       "the runtime cannot run here (the message names the package or sysctl).\n"
       "The runtime (--runtime): podman, or builtin: the layout image's layers imported once into the\n"
-      "store (ksimg store), checked out by hardlinks and run under bubblewrap with the network off.\n\n"
+      "store (ksimg store), checked out by hardlinks and run under bubblewrap with the network off\n"
+      "(both runtimes give the build the host's network, 127.0.0.1 included, for --ccache-remote\n"
+      "redis:// or http(s)://).\n\n"
       "Examples:\n"
       "  ksimg kbuild 5.10.223 --arch mipsel\n"
       "  ksimg kbuild 5.10.223 --arch mipsel --runtime builtin   # no podman needed\n"
@@ -413,7 +416,8 @@ void add_kbuild(CLI::App& app) {
       "  ksimg kbuild 5.10.223 --arch arm64 --boot-config --boot-test -o out   # build what boots, boot it\n"
       "  ksimg kbuild 4.14.336 --arch arm64 --source ~/src/linux-4.14.336.tar.xz --config my.config -j8\n"
       "  KSIMG_KERNEL_MIRROR=http://127.0.0.1:8080 ksimg kbuild 5.10.223 --arch mipsel --targets vmlinux\n"
-      "  ksimg kbuild 5.10.223 --arch mipsel --ccache-remote redis://127.0.0.1:6379   # runners share objects");
+      "  ksimg kbuild 5.10.223 --arch mipsel --ccache-remote redis://127.0.0.1:6379   # runners share "
+      "objects");
   sub->callback([o] { run(*o); });
 }
 
