@@ -95,6 +95,7 @@ void add_shell(CLI::App& app) {
       "Examples:\n"
       "  cd ~/linux && ksimg shell --cell k4/mipsel                      # an interactive bash there\n"
       "  ksimg shell --cell k4/mipsel -- make O=out tinyconfig vmlinux\n"
+      "  cd ~/linux-5.10.223 && ksimg shell --cell k4/mipsel -- make menuconfig   # on a terminal\n"
       "  ksimg shell --cell k6/arm64 --runtime builtin -- sh -c '${CROSS_COMPILE}gcc --version'");
   sub->callback([o] { run_shell(*o); });
 }
