@@ -3,7 +3,8 @@
 # the user's): in a 5.10 kernel tree, the cell image's host compiler builds mconf against the
 # base layer's ncurses (libncurses-dev, found with pkg-config), the "Linux/mips ... Kernel
 # Configuration" screen appears, Esc Esc then "y" leaves it and saves a .config for MIPS.
-# Skips (77) when the cell image has no ncurses (a lock pinned before the base layer had it).
+# Skips (77) when the cell image has no ncurses (a lock pinned before the base layer had it;
+# KSIMG_LOCK names another lock, e.g. a re-pinned copy).
 set -euo pipefail
 # shellcheck source=lib.bash
 source "$(dirname "$0")/lib.bash"
@@ -20,7 +21,7 @@ for c in /tmp/kernels/mirror/v5.x/linux-5.10.223.tar.xz "$KSIMG_TESTS_TMP/kbuild
 done
 [ -n "$tarball" ] || skip "no linux-5.10.223.tar.xz (set KSIMG_MENUCONFIG_TARBALL, or run kbuild_mipsel first)"
 
-"$KSIMG" -q build --cell k4/mipsel --layout "$T/oci" >build.out 2>build.err ||
+"$KSIMG" -q build --cell k4/mipsel --lock "${KSIMG_LOCK:-$KSIMG_SRC/ksimg.lock.json}" --layout "$T/oci" >build.out 2>build.err ||
   { tail -5 build.err; fail "ksimg build --cell k4/mipsel"; }
 mkdir -p "$T/work"
 if ! (cd "$T/work" && "$KSIMG" -q shell --cell k4/mipsel --runtime builtin -- sh -c \
