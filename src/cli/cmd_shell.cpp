@@ -3,7 +3,8 @@
 // cell's layout image run with podman or the built-in runtime (store checkout + bubblewrap),
 // the current directory mounted read-write at the same path and made the working directory,
 // the image's Env (ARCH, CROSS_COMPILE, PATH) as is, network off unless --network, a TTY when
-// stdin and stdout are terminals. Exits with the command's status.
+// stdin and stdout are terminals. Exits with the command's status. The runtime is run::Runtime
+// (src/run/runtime.hpp), as for `ksimg kbuild`.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,9 +16,8 @@
 #include "matrix/data.hpp"
 #include "matrix/resolver.hpp"
 #include "oci/layout.hpp"
-#include "run/builtin.hpp"
 #include "run/podman.hpp"
-#include "store/image.hpp"
+#include "run/runtime.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -36,15 +36,6 @@ struct ShellOpts {
 // The cell's image tag ("k4/mipsel" -> "k4-mipsel"); UsageError for an unknown cell.
 std::string cell_tag(const std::string& cell) {
   return matrix::resolve_cell(matrix::get(global().data_dir), cell).image_tag;
-}
-
-bool use_builtin(const std::string& runtime) {
-  if (runtime == "builtin") return run::require_builtin(), true;
-  if (runtime == "podman") return run::require_podman(), false;
-  auto why = run::podman_unusable();
-  if (why.empty()) return false;
-  log::info("runtime: builtin (bubblewrap), as " + why + "; --runtime podman forces podman");
-  return true;
 }
 
 run::RunOptions shell_options(const ShellOpts& o, const fs::path& cwd) {
@@ -66,18 +57,16 @@ void run_shell(const ShellOpts& o) {
     throw UsageError(tag + " is not in " + o.layout + "; build it first: ksimg build --cell " + o.cell);
   std::vector<std::string> cmd = o.cmd.empty() ? std::vector<std::string>{"bash", "-l"} : o.cmd;
   auto opts = shell_options(o, fs::current_path());
-  int status = 0;
-  if (use_builtin(o.runtime)) {
-    auto st = store::Store::open(o.store.empty() ? store::default_root() : fs::path(o.store));
-    auto img = store::prepare_image(st, layout, tag);
-    status = run::run_builtin_attached(img, cmd, opts);
-  } else {
-    std::string name = run::local_name(tag);
-    if (!run::image_exists(name) ||
-        run::image_field(name, "{{.Digest}}") != layout.find_tag(tag)->digest.str())
+  auto rt = run::pick_runtime(o.runtime, o.store);
+  std::string image = tag;
+  if (rt->name() == "podman") {  // podman runs it from its storage: load the layout's digest there
+    image = run::local_name(tag);
+    if (!run::image_exists(image) ||
+        run::image_field(image, "{{.Digest}}") != layout.find_tag(tag)->digest.str())
       run::load(o.layout, tag);
-    status = run::run_attached(name, cmd, opts);
   }
+  rt->prepare(o.layout, image);
+  int status = rt->run(cmd, opts);
   if (status != 0) throw Error(static_cast<Exit>(status), "");
 }
 
@@ -103,6 +92,7 @@ void add_shell(CLI::App& app) {
       "Examples:\n"
       "  cd ~/linux && ksimg shell --cell k4/mipsel                      # an interactive bash there\n"
       "  ksimg shell --cell k4/mipsel -- make O=out tinyconfig vmlinux\n"
+      "  cd ~/linux-5.10.223 && ksimg shell --cell k4/mipsel -- make menuconfig   # on a terminal\n"
       "  ksimg shell --cell k6/arm64 --runtime builtin -- sh -c '${CROSS_COMPILE}gcc --version'");
   sub->callback([o] { run_shell(*o); });
 }

@@ -1,6 +1,8 @@
 // The built-in runtime (builtin.hpp): bwrap's own flags, nothing else. --unshare-all takes
 // every namespace bwrap knows (user, ipc, pid, net, uts, cgroup), --share-net gives the
-// network back on request. The root is a tmpfs holding the image's top-level entries bound
+// network back on request: RunOptions::network, or network_mode "host" (what podman's
+// --network=host means: the host's interfaces, so 127.0.0.1 is the host's, e.g. a local redis
+// for --ccache-remote). The root is a tmpfs holding the image's top-level entries bound
 // read-only (and, on the way to a mount point under an image dir, that dir's entries), made
 // read-only once every mount point exists: a plain read-only bind of the checkout could not get
 // the mount points it lacks. --clearenv then the image's Env: nothing of the host's environment
@@ -89,7 +91,8 @@ void require_builtin() {
 std::vector<std::string> bwrap_argv(const store::PreparedImage& img, const std::vector<std::string>& argv,
                                     const RunOptions& o) {
   std::vector<std::string> a{"bwrap", "--unshare-all", "--die-with-parent", "--clearenv"};
-  if (o.network) a.push_back("--share-net");
+  bool net = o.network || o.network_mode == "host";
+  if (net) a.push_back("--share-net");
   if (!o.tty) a.push_back("--new-session");
   a.insert(a.end(), {"--uid", "0", "--gid", "0", "--hostname", "ksimg"});
   std::string wd = !o.workdir.empty() ? o.workdir : (img.workdir.empty() ? "/" : img.workdir);
@@ -98,7 +101,7 @@ std::vector<std::string> bwrap_argv(const store::PreparedImage& img, const std::
   a.insert(a.end(), {"--tmpfs", "/"});
   lay_dir(a, img.root, "/", needs);
   a.insert(a.end(), {"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"});
-  if (o.network) a.insert(a.end(), {"--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"});
+  if (net) a.insert(a.end(), {"--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"});
   for (const auto& m : o.mounts)
     a.insert(a.end(),
              {m.read_only ? "--ro-bind" : "--bind", std::filesystem::absolute(m.host).string(), m.container});

@@ -1,6 +1,7 @@
 // The built-in runtime: a cell image checked out of the tree store (src/store) run under
 // bubblewrap (Debian package `bubblewrap`) in new user, mount, pid, ipc, uts, cgroup and
-// network namespaces (network off unless RunOptions::network), the image root read-only,
+// network namespaces (network off unless RunOptions::network or network_mode "host": then
+// the host's network, 127.0.0.1 included), the image root read-only,
 // /dev, /proc and a fresh /tmp, the RunOptions mounts (read-only or read-write), the image
 // config's Env (then RunOptions::env), WorkingDir (unless RunOptions::workdir) and Entrypoint.
 // The caller's uid is mapped to 0 inside, so what the sandbox writes belongs to the caller.

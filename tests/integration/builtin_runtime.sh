@@ -5,7 +5,9 @@
 # the layout digest; `ksimg shell --cell k4/mipsel -- CMD` with builtin and with podman: the
 # image's ARCH/CROSS_COMPILE, the current directory read-write at the same path (files owned by
 # the caller), network off, the image root read-only (builtin) (only lo), the command's exit status passed
-# on; without bwrap on PATH: exit 1 naming the package.
+# on; without bwrap on PATH: exit 1 naming the package. `ksimg kbuild --runtime builtin
+# --ccache-remote redis://127.0.0.1:P` gets the host's network (a probe in place of kbuild
+# reaches a listener on the host's 127.0.0.1), and without it the probe cannot.
 set -euo pipefail
 # shellcheck source=lib.bash
 source "$(dirname "$0")/lib.bash"
@@ -31,6 +33,35 @@ printf 'VERSION = 5\nPATCHLEVEL = 10\nSUBLEVEL = 223\nEXTRAVERSION =\n' >tree/Ma
 grep -qE "^image +kernelsmith:k4-mipsel \\(digest $D\\)$" kb.out || fail "kbuild: $(cat kb.out)"
 grep -qF "runtime builtin: $KSIMG_STORE/images/${D#sha256:}/root" kb.err || fail "not from the store: $(cat kb.err)"
 ok "kbuild --runtime builtin ran the image's kbuild from the store checkout, given the layout digest"
+
+# The host's network under builtin only when kbuild needs it (--ccache-remote redis://): a probe
+# image whose "kbuild" connects to a listener on the host's 127.0.0.1.
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+while True: c,_=s.accept(); c.sendall(b"hello\n"); c.close()' "$PORT" &
+track $!
+mkdir -p probe/usr/local/bin probe/bin
+cp "$(command -v busybox)" probe/bin/busybox && ln -s busybox probe/bin/sh && ln -s busybox probe/bin/nc
+printf '#!/bin/sh\nif nc -w 3 127.0.0.1 %s </dev/null | grep -q hello; then echo PROBE-REACHED; else echo PROBE-UNREACHABLE; fi\n' \
+  "$PORT" >probe/usr/local/bin/kbuild
+chmod +x probe/usr/local/bin/kbuild
+"$KSIMG" -q image build --layer "$T/probe" --tag netprobe --layout "$T/oci" --cmd kbuild \
+  --env PATH=/usr/local/bin:/usr/bin:/bin --label org.kernelsmith.cell=k4/mipsel >/dev/null
+for _ in $(seq 50); do
+  python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$PORT" 2>/dev/null && break
+  sleep 0.1
+done
+probe_run() {  # probe_run NAME [FLAGS...]: kbuild with the probe image under builtin
+  local name=$1; shift
+  "$KSIMG" -q kbuild 5.10.223 --arch mipsel --source "$T/tree" --image netprobe -o "$T/out-$name" \
+    --ccache-dir "$T/cc" --runtime builtin "$@" >"$name.out" 2>"$name.err" || { cat "$name.err"; fail "kbuild probe $name"; }
+}
+probe_run net-off
+grep -qx PROBE-UNREACHABLE net-off.out || fail "builtin without --ccache-remote reached the host: $(cat net-off.out)"
+probe_run net-host --ccache-remote "redis://127.0.0.1:$PORT"
+grep -qx PROBE-REACHED net-host.out || fail "builtin with --ccache-remote redis:// cannot reach 127.0.0.1:$PORT: $(cat net-host.out net-host.err)"
+ok "kbuild --runtime builtin: the host's 127.0.0.1 is reachable with --ccache-remote redis://, not without"
 
 script='echo "ARCH=$ARCH CC=$CROSS_COMPILE"; pwd; echo made >made.txt; cut -d: -f1 /proc/net/dev | tail -n +3;
   if touch /usr/x 2>/dev/null; then echo root-writable; fi; exit 7'

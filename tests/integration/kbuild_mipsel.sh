@@ -170,7 +170,8 @@ checks=$((checks + 5))
 # by hardlinks, run under bubblewrap with the network off), into a fresh output dir with its own
 # empty ccache dir: the same vmlinux, bit for bit, as podman's, owned by the caller.
 if command -v bwrap >/dev/null; then
-  # (without --ccache-remote: the built-in runtime keeps the network off, so redis is out of reach)
+  # (without --ccache-remote: this run compiles everything itself, not from redis; builtin_runtime
+  # checks that --ccache-remote redis:// reaches the host's 127.0.0.1 under builtin)
   args4=(); skip_next=0; for a in "${args[@]}"; do
     if [ "$skip_next" = 1 ]; then skip_next=0; continue; fi
     if [ "$a" = --ccache-remote ]; then skip_next=1; continue; fi

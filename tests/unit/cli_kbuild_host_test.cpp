@@ -1,4 +1,4 @@
-// Host side of `ksimg kbuild` (src/cli/kbuild_host.hpp, src/run/podman.hpp; issue 6 item 6):
+// Host side of `ksimg kbuild` (src/hostbuild/kbuild_host.hpp, src/run/podman.hpp; issue 6 item 6):
 // the podman command line (mounts, caller's ownership, network off, flags passed through),
 // the source given or downloaded from a kernel.org-layout mirror served by an in-process
 // cpp-httplib server (sums checked, gz fallback, wrong bytes refused, nothing listed), and
@@ -10,14 +10,15 @@
 #include <fstream>
 #include <thread>
 
-#include "cli/kbuild_host.hpp"
+#include "hostbuild/kbuild_host.hpp"
 #include "oci/digest.hpp"
+#include "run/runtime.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/tempdir.hpp"
 
 using namespace ksimg;
-namespace kh = ksimg::cli::kbuild_host;
+namespace kh = ksimg::hostbuild;
 namespace fs = std::filesystem;
 
 namespace {
@@ -196,12 +197,12 @@ TEST_CASE("podman runs get ulimits within the caller's hard limits when podman's
 }
 
 TEST_CASE("host kbuild names podman's own failures") {
-  CHECK(kh::podman_failure(126, "img").find("ksimg build") == std::string::npos);
-  CHECK(kh::podman_failure(126, "img").find("rlimit") != std::string::npos);
-  CHECK(kh::podman_failure(125, "img").find("podman refused to run img") != std::string::npos);
-  CHECK(kh::podman_failure(127, "img").find("not a kernelsmith cell image") != std::string::npos);
-  CHECK(kh::podman_failure(1, "img").empty());
-  CHECK(kh::podman_failure(3, "img").empty());
+  CHECK(run::podman_failure(126, "img").find("ksimg build") == std::string::npos);
+  CHECK(run::podman_failure(126, "img").find("rlimit") != std::string::npos);
+  CHECK(run::podman_failure(125, "img").find("podman refused to run img") != std::string::npos);
+  CHECK(run::podman_failure(127, "img").find("not a kernelsmith cell image") != std::string::npos);
+  CHECK(run::podman_failure(1, "img").empty());
+  CHECK(run::podman_failure(3, "img").empty());
 }
 
 namespace {

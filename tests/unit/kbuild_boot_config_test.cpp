@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "cli/kbuild_host.hpp"
+#include "hostbuild/kbuild_host.hpp"
 #include "kbuild/build.hpp"
 #include "kbuild/plan.hpp"
 #include "matrix/data.hpp"
@@ -17,7 +17,7 @@
 
 using namespace ksimg;
 using namespace ksimg::kbuild;
-namespace kh = ksimg::cli::kbuild_host;
+namespace kh = ksimg::hostbuild;
 
 namespace {
 

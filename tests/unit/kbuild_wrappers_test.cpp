@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "cli/kbuild_host.hpp"
+#include "hostbuild/kbuild_host.hpp"
 #include "kbuild/build.hpp"
 #include "matrix/data.hpp"
 #include "util/error.hpp"
@@ -18,7 +18,7 @@
 
 using namespace ksimg;
 using namespace ksimg::kbuild;
-namespace kh = ksimg::cli::kbuild_host;
+namespace kh = ksimg::hostbuild;
 
 namespace {
 

@@ -79,3 +79,16 @@ TEST_CASE("bwrap argv: network on request, the image's Cmd when no command is gi
   CHECK(find_seq(a, {"--", "/usr/bin/entry", "kbuild", "--help"}) > 0);
   CHECK(a.back() == "--help");
 }
+
+TEST_CASE("bwrap argv: network_mode host shares the host's network, other modes keep it off") {
+  TempDir t("bw");
+  auto img = fake_image(t);
+  run::RunOptions o;
+  CHECK(find_seq(run::bwrap_argv(img, {"true"}, o), {"--share-net"}) < 0);
+  o.network_mode = "host";
+  auto a = run::bwrap_argv(img, {"true"}, o);
+  CHECK(find_seq(a, {"--unshare-all"}) > 0);
+  CHECK(find_seq(a, {"--share-net"}) > 0);
+  o.network_mode = "none";
+  CHECK(find_seq(run::bwrap_argv(img, {"true"}, o), {"--share-net"}) < 0);
+}

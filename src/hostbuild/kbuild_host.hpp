@@ -15,7 +15,7 @@
 #include "matrix/version.hpp"
 #include "run/podman.hpp"
 
-namespace ksimg::cli::kbuild_host {
+namespace ksimg::hostbuild {
 
 namespace fs = std::filesystem;
 
@@ -30,7 +30,7 @@ struct Request {
   std::vector<std::string> enable, disable, fragments;
   int jobs = 0;
   bool config_strict = false, force = false, dry_run = false, tty = false;
-  bool no_ccache = false;  // --no-ccache: no ccache dir mounted, kbuild --no-ccache
+  bool no_ccache = false;     // --no-ccache: no ccache dir mounted, kbuild --no-ccache
   std::string ccache_remote;  // --ccache-remote: ccache's remote storage URL (CCACHE_REMOTE_STORAGE)
   bool boot_config = false, boot_test = false;
   std::string boot_config_data;  // with boot_config: the host matrix's boot config as JSON
@@ -86,8 +86,4 @@ Invocation plan_invocation(const Request& r, const matrix::Version& v, const Sou
                            const fs::path& out, const std::optional<fs::path>& ccache, const ImageChoice& img,
                            unsigned euid);
 
-// The one-line error for podman's own exit statuses (125 cannot run, 126 cannot execute,
-// 127 not found), or empty for kbuild's statuses.
-std::string podman_failure(int status, const std::string& image);
-
-}  // namespace ksimg::cli::kbuild_host
+}  // namespace ksimg::hostbuild

@@ -2,7 +2,7 @@
 // item 6): the kernel source (given, or downloaded from a kernel.org-layout mirror and
 // verified against sha256sums.asc, src/kbuild/mirror.hpp), and the podman invocation that runs
 // the in-image kbuild with the source read-only, output and ccache read-write, network off.
-#include "cli/kbuild_host.hpp"
+#include "hostbuild/kbuild_host.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,7 +14,7 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
-namespace ksimg::cli::kbuild_host {
+namespace ksimg::hostbuild {
 
 SourcePlan given_source(const fs::path& path) {
   std::error_code ec;
@@ -134,7 +134,8 @@ void remote_ccache(run::RunOptions& o, const std::string& url) {
   if (url.empty()) return;
   o.env["CCACHE_REMOTE_STORAGE"] = url;
   if (url.rfind("redis+unix://", 0) == 0) {
-    std::string sock = url.substr(13, url.find('?') == std::string::npos ? std::string::npos : url.find('?') - 13);
+    std::string sock =
+        url.substr(13, url.find('?') == std::string::npos ? std::string::npos : url.find('?') - 13);
     o.mounts.push_back({sock, sock, false});
     return;
   }
@@ -183,25 +184,4 @@ Invocation plan_invocation(const Request& r, const matrix::Version& v, const Sou
   return inv;
 }
 
-std::string podman_failure(int status, const std::string& image) {
-  switch (status) {
-    case 125:
-      return "podman refused to run " + image +
-             " (exit 125, its message is above); check that `podman run --rm " + image +
-             " kbuild info` works (storage, runtime, user namespaces)";
-    case 126:
-      return "podman could not start kbuild in " + image +
-             " (exit 126, its message is above): a runtime failure a rebuild cannot fix when it says "
-             "'error setting rlimit' (set default_ulimits within `ulimit -Hn` in your containers.conf) or "
-             "'permission denied'; check that `podman run --rm " +
-             image + " kbuild info` works";
-    case 127:
-      return image +
-             " has no kbuild (exit 127): it is not a kernelsmith cell image; pick one with --image or "
-             "drop --image";
-    default:
-      return "";
-  }
-}
-
-}  // namespace ksimg::cli::kbuild_host
+}  // namespace ksimg::hostbuild
