@@ -351,7 +351,10 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
   sub->add_option("--fragment", r.fragments, "Config fragment file, merged in order (repeatable)");
   sub->add_flag("--config-strict", r.config_strict,
                 "Fail when the config names symbols the tree does not know");
-  sub->add_option("--targets", r.targets, "Comma list of vmlinux,image,modules,dtbs,headers,devel");
+  sub->add_option(
+      "--targets", r.targets,
+      "Comma list of vmlinux,image,modules,dtbs,headers,devel,initramfs (initramfs: a static /init "
+      "built by the cell's gcc, packed as OUT/initramfs.cpio.gz)");
   sub->add_option("-j,--jobs", r.jobs, "Parallel jobs (default: the CPUs available)");
   sub->add_option("--ccache-dir", r.ccache_dir, "ccache dir (default ~/.cache/ksimg/ccache/<image tag>)");
   sub->add_flag("--no-ccache", r.no_ccache, "Compile without ccache (no ccache dir is mounted)");
@@ -413,7 +416,8 @@ void add_kbuild(CLI::App& app) {
       "  ksimg kbuild 5.10.223 --arch arm64 --boot-config --boot-test -o out   # build what boots, boot it\n"
       "  ksimg kbuild 4.14.336 --arch arm64 --source ~/src/linux-4.14.336.tar.xz --config my.config -j8\n"
       "  KSIMG_KERNEL_MIRROR=http://127.0.0.1:8080 ksimg kbuild 5.10.223 --arch mipsel --targets vmlinux\n"
-      "  ksimg kbuild 5.10.223 --arch mipsel --ccache-remote redis://127.0.0.1:6379   # runners share objects");
+      "  ksimg kbuild 5.10.223 --arch mipsel --ccache-remote redis://127.0.0.1:6379   # runners share "
+      "objects");
   sub->callback([o] { run(*o); });
 }
 
