@@ -104,7 +104,10 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
   sub->add_option("--fragment", r.fragments, "Config fragment file, merged in order (repeatable)");
   sub->add_flag("--config-strict", r.config_strict,
                 "Fail when the config names symbols the tree does not know");
-  sub->add_option("--targets", r.targets, "Comma list of vmlinux,image,modules,dtbs,headers,devel");
+  sub->add_option(
+      "--targets", r.targets,
+      "Comma list of vmlinux,image,modules,dtbs,headers,devel,initramfs (initramfs: a static /init "
+      "built by the cell's gcc, packed as OUT/initramfs.cpio.gz)");
   sub->add_option("-j,--jobs", r.jobs, "Parallel jobs (default: the CPUs available)");
   sub->add_option("--ccache-dir", r.ccache_dir, "ccache dir (default ~/.cache/ksimg/ccache/<image tag>)");
   sub->add_flag("--no-ccache", r.no_ccache, "Compile without ccache (no ccache dir is mounted)");

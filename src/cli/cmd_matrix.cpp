@@ -33,7 +33,7 @@ nlohmann::ordered_json cell_json(const matrix::Matrix& m, const matrix::Cell& c)
 void run(const MatrixOpts& o) {
   const auto& m = matrix::get(global().data_dir);
   std::vector<std::vector<std::string>> rows{
-      {"CELL", "IMAGE", "SOURCE", "RECIPE", "GCC", "BINUTILS", "STATUS"}};
+      {"CELL", "IMAGE", "SOURCE", "RECIPE", "GCC", "BINUTILS", "LIBC", "STATUS"}};
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const auto& era : m.eras) {
     if (!o.era.empty() && o.era != era.name) continue;
@@ -42,7 +42,7 @@ void run(const MatrixOpts& o) {
       const auto& c = m.cell(era.name, arch);
       all.push_back(cell_json(m, c));
       if (c.unsupported) {
-        rows.push_back({c.key(), "-", "-", "-", "-", "-", "unsupported: " + *c.unsupported});
+        rows.push_back({c.key(), "-", "-", "-", "-", "-", "-", "unsupported: " + *c.unsupported});
         continue;
       }
       const auto& r = m.recipe(*c.recipe);
@@ -50,7 +50,8 @@ void run(const MatrixOpts& o) {
       for (const auto& [src, name] : c.sources)
         if (name != r.name) alts += (alts.empty() ? " (also: " : ", ") + src;
       rows.push_back({c.key(), std::string(image_repo()) + ":" + c.tag(), r.source(), r.name, r.gcc,
-                      r.binutils.value_or("-"), "supported" + alts + (alts.empty() ? "" : ")")});
+                      r.binutils.value_or("-"), libc_short(r.libc),
+                      "supported" + alts + (alts.empty() ? "" : ")")});
     }
   }
   if (o.json)

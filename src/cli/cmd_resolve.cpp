@@ -32,7 +32,8 @@ void print_one(const matrix::Resolution& r, const matrix::Matrix& m) {
 }
 
 void print_all(const ResolveOpts& o, const matrix::Matrix& m, const matrix::Version& v) {
-  std::vector<std::vector<std::string>> rows{{"ARCH", "CELL", "IMAGE", "SOURCE", "GCC", "BINUTILS", "NOTE"}};
+  std::vector<std::vector<std::string>> rows{
+      {"ARCH", "CELL", "IMAGE", "SOURCE", "GCC", "BINUTILS", "LIBC", "NOTE"}};
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   std::optional<std::string> src;
   if (!o.source.empty()) src = o.source;
@@ -42,10 +43,10 @@ void print_all(const ResolveOpts& o, const matrix::Matrix& m, const matrix::Vers
       all.push_back(to_json(r));
       std::string note = r.exception ? "exception " + r.exception->id : "";
       rows.push_back({arch, r.cell->key(), std::string(image_repo()) + ":" + r.image_tag, r.recipe->source(),
-                      r.recipe->gcc, r.recipe->binutils.value_or("-"), note});
+                      r.recipe->gcc, r.recipe->binutils.value_or("-"), libc_short(r.recipe->libc), note});
     } catch (const UsageError& e) {
       all.push_back({{"version", v.str()}, {"arch", arch}, {"error", e.what()}});
-      rows.push_back({arch, "-", "-", "-", "-", "-", e.what()});
+      rows.push_back({arch, "-", "-", "-", "-", "-", "-", e.what()});
     }
   }
   if (o.json) {

@@ -52,6 +52,10 @@ std::string toolchain_summary(const matrix::Recipe& r) {
   return r.source() + " gcc " + r.gcc + ", binutils " + r.binutils.value_or("(not recorded)") + ", " + r.libc;
 }
 
+std::string libc_short(const std::string& libc) {
+  return libc.substr(0, libc.find(" ("));
+}
+
 std::string table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> w;
   for (const auto& row : rows)

@@ -1,13 +1,14 @@
 // The build's targets and artifacts: vmlinux, the arch's boot image, modules (+
 // modules_install into OUT/modules), dtbs (into OUT/dtbs), headers (headers_install into
-// OUT/headers) and the devel tree; then the artifacts with sha256s. Each target's collection
-// step copes with an arch or config for which the target produced nothing (0 device trees,
-// 0 modules), and an unexpected failure names its target (rethrow_step_failure).
+// OUT/headers), the devel tree and the initramfs (initramfs.cpp); then the artifacts with sha256s. Each
+// target's collection step copes with an arch or config for which the target produced nothing (0 device
+// trees, 0 modules), and an unexpected failure names its target (rethrow_step_failure).
 #include <algorithm>
 #include <chrono>
 #include <fstream>
 
 #include "kbuild/build.hpp"
+#include "kbuild/initramfs.hpp"
 #include "kbuild/tuxmake.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -54,6 +55,7 @@ std::string run_target(BuildContext& c, const std::string& t, json& rec) {
     rec["count"] = count_files(c.plan.out / "headers");
   }
   if (t == "devel") make_devel(c);
+  if (t == "initramfs") return make_initramfs(c, rec);
   return "ok";
 }
 
@@ -183,6 +185,8 @@ void collect_artifacts(BuildContext& c) {
     c.meta.doc()["kernel"]["release"] = rel->substr(0, rel->find('\n'));
   if (fs::is_directory(c.plan.out / "modules"))
     a["modules"] = {{"path", "modules"}, {"count", count_modules(c.plan.out / "modules")}};
+  if (has("initramfs") && fs::exists(c.plan.out / "initramfs.cpio.gz"))
+    a["initramfs.cpio.gz"] = artifact(c.plan.out / "initramfs.cpio.gz", c.plan.out);
   if (has("dtbs") && fs::is_directory(c.plan.out / "dtbs"))
     a["dtbs"] = {{"path", "dtbs"}, {"count", count_files(c.plan.out / "dtbs")}};
   tuxmake_metadata(c);  // TuxMake's keys and modules.tar.xz (tuxmake.cpp)

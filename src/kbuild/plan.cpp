@@ -42,7 +42,8 @@ BootConfig boot_config(const matrix::Matrix& m, const std::string& era, const st
 }
 
 std::string boot_config_json(const BootConfig& b) {
-  return nlohmann::ordered_json{{"cell", b.cell}, {"defconfig", b.defconfig}, {"enable", b.enable}, {"disable", b.disable}}
+  return nlohmann::ordered_json{
+      {"cell", b.cell}, {"defconfig", b.defconfig}, {"enable", b.enable}, {"disable", b.disable}}
       .dump();
 }
 
@@ -50,12 +51,13 @@ BootConfig parse_boot_config(const std::string& text) {
   try {
     auto j = nlohmann::json::parse(text);
     BootConfig b{j.at("cell").get<std::string>(), j.at("defconfig").get<std::string>(),
-                 j.at("enable").get<std::vector<std::string>>(), j.at("disable").get<std::vector<std::string>>()};
+                 j.at("enable").get<std::vector<std::string>>(),
+                 j.at("disable").get<std::vector<std::string>>()};
     if (b.defconfig.empty()) throw UsageError("empty defconfig");
     return b;
   } catch (const std::exception& e) {
-    throw UsageError(std::string("--boot-config-data is not {cell, defconfig, enable[], disable[]} JSON (") + e.what() +
-                     "); it is meant for ksimg kbuild, use --boot-config");
+    throw UsageError(std::string("--boot-config-data is not {cell, defconfig, enable[], disable[]} JSON (") +
+                     e.what() + "); it is meant for ksimg kbuild, use --boot-config");
   }
 }
 
@@ -91,7 +93,8 @@ std::vector<std::string> Plan::make_argv(const fs::path& src, const std::vector<
 }
 
 std::string Plan::wrapper_script(const std::string& real_path, bool use_ccache) const {
-  std::string s = "#!/bin/sh\n# kbuild compiler wrapper (quirk wno-error-wrapper): flags appended last.\nexec ";
+  std::string s =
+      "#!/bin/sh\n# kbuild compiler wrapper (quirk wno-error-wrapper): flags appended last.\nexec ";
   if (use_ccache) s += "ccache ";
   s += shell_quote(real_path) + " \"$@\"";
   for (const auto& f : wrapper_flags) s += " " + shell_quote(f);
@@ -101,7 +104,8 @@ std::string Plan::wrapper_script(const std::string& real_path, bool use_ccache) 
 void check_targets(const std::vector<std::string>& names) {
   for (const auto& x : names)
     if (std::find(all_targets().begin(), all_targets().end(), x) == all_targets().end())
-      throw UsageError("unknown target \"" + x + "\" in --targets (allowed: " + shell_join(all_targets()) + ")");
+      throw UsageError("unknown target \"" + x + "\" in --targets (allowed: " + shell_join(all_targets()) +
+                       ")");
 }
 
 std::string Plan::wrapper_specs() const {
@@ -135,29 +139,34 @@ std::vector<std::string> resolve_targets(const std::vector<std::string>& asked, 
 void apply_quirk(Plan& p, const matrix::Quirk& q, std::string& hostcflags, long long epoch) {
   const auto& a = q.action;
   switch (a.kind) {
-    case matrix::QuirkKind::wrapper_flag: p.wrapper_flags.push_back(a.value); break;
-    case matrix::QuirkKind::make_var: p.make_vars.push_back(a.name + "=" + a.value); break;
-    case matrix::QuirkKind::hostcflags: hostcflags += (hostcflags.empty() ? "" : " ") + a.value; break;
-    case matrix::QuirkKind::config_enable: p.config_enables.push_back(&q); break;
-    case matrix::QuirkKind::config_disable: p.config_disables.push_back(&q); break;
-    case matrix::QuirkKind::config_normalize: p.normalize = a.value; break;
-    case matrix::QuirkKind::patch: p.patches.push_back(a.patch); break;
+    case matrix::QuirkKind::wrapper_flag:
+      p.wrapper_flags.push_back(a.value);
+      break;
+    case matrix::QuirkKind::make_var:
+      p.make_vars.push_back(a.name + "=" + a.value);
+      break;
+    case matrix::QuirkKind::hostcflags:
+      hostcflags += (hostcflags.empty() ? "" : " ") + a.value;
+      break;
+    case matrix::QuirkKind::config_enable:
+      p.config_enables.push_back(&q);
+      break;
+    case matrix::QuirkKind::config_disable:
+      p.config_disables.push_back(&q);
+      break;
+    case matrix::QuirkKind::config_normalize:
+      p.normalize = a.value;
+      break;
+    case matrix::QuirkKind::patch:
+      p.patches.push_back(a.patch);
+      break;
     case matrix::QuirkKind::env:
       for (auto [k, v] : a.vars) {
-        if (auto pos = v.find("{source_date}"); pos != std::string::npos) v.replace(pos, 13, source_date(epoch));
+        if (auto pos = v.find("{source_date}"); pos != std::string::npos)
+          v.replace(pos, 13, source_date(epoch));
         p.env[k] = v;
       }
       break;
-  }
-}
-
-long long epoch_from(const std::map<std::string, std::string>& env) {
-  auto it = env.find("SOURCE_DATE_EPOCH");
-  if (it == env.end() || it->second.empty()) return 315532800;  // 1980-01-01, as kernelsmith
-  try {
-    return std::stoll(it->second);
-  } catch (const std::exception&) {
-    throw UsageError("SOURCE_DATE_EPOCH=" + it->second + " is not a number of seconds");
   }
 }
 
@@ -166,7 +175,8 @@ void set_paths(Plan& p, const BuildOptions& o, const std::map<std::string, std::
   p.build = fs::absolute(o.build_dir.value_or(p.out / "build")).lexically_normal();
   p.work = fs::absolute(o.work_dir.value_or(p.out / "work")).lexically_normal();
   p.wrapper_dir = p.build / ".kbuild" / "bin";
-  if (o.no_ccache && o.ccache_dir) throw UsageError("--no-ccache and --ccache-dir exclude each other; drop one");
+  if (o.no_ccache && o.ccache_dir)
+    throw UsageError("--no-ccache and --ccache-dir exclude each other; drop one");
   if (o.no_ccache) return;
   if (o.ccache_dir)
     p.ccache_dir = fs::absolute(*o.ccache_dir);
@@ -190,12 +200,23 @@ void set_config_source(Plan& p, const matrix::Matrix& m, const matrix::Arch& a, 
   } else {
     auto d = a.defconfig.find(p.era);
     p.defconfig = o.defconfig ? o.defconfig : (d != a.defconfig.end() ? d->second : std::nullopt);
-    if (!p.defconfig) throw UsageError("no default defconfig for " + p.cell + "; pass --defconfig or --config");
+    if (!p.defconfig)
+      throw UsageError("no default defconfig for " + p.cell + "; pass --defconfig or --config");
     p.config_source = std::string(o.defconfig ? "defconfig " : "era default defconfig ") + *p.defconfig;
   }
 }
 
 }  // namespace
+
+long long epoch_from(const std::map<std::string, std::string>& env) {
+  auto it = env.find("SOURCE_DATE_EPOCH");
+  if (it == env.end() || it->second.empty()) return 315532800;  // 1980-01-01, as kernelsmith
+  try {
+    return std::stoll(it->second);
+  } catch (const std::exception&) {
+    throw UsageError("SOURCE_DATE_EPOCH=" + it->second + " is not a number of seconds");
+  }
+}
 
 Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks, const CellIdentity& id,
                const BuildOptions& o, const matrix::Version& v, const std::map<std::string, std::string>& env,
@@ -213,11 +234,13 @@ Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks
   p.cross_compile = id.recipe->triple + "-";
   p.image_tag = id.image_tag;
   p.gcc = id.recipe->gcc;
+  p.libc = id.recipe->libc;
   p.source_kind = id.recipe->source();
   set_paths(p, o, env);
   p.jobs = o.jobs > 0 ? o.jobs : cores;
   p.quirks = matrix::select_quirks(quirks, {p.era, p.arch, p.source_kind, v, p.gcc});
-  p.wrappers = {{p.cross_compile + "gcc", p.cross_compile + "gcc"}, {"kbuild-hostcc", "gcc"},
+  p.wrappers = {{p.cross_compile + "gcc", p.cross_compile + "gcc"},
+                {"kbuild-hostcc", "gcc"},
                 {"kbuild-hostcxx", "g++"}};
   p.make_vars = {"ARCH=" + p.kernel_arch, "CROSS_COMPILE=" + p.cross_compile,
                  "CC=" + (p.wrapper_dir / (p.cross_compile + "gcc")).string(),
@@ -236,16 +259,15 @@ Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks
 
 std::string render_plan(const Plan& p, const std::string& source_text) {
   std::ostringstream s;
-  s << "kernel     " << p.version.str() << " (" << p.era << ", cell " << p.cell << ", image kernelsmith:"
-    << p.image_tag << ")\n"
+  s << "kernel     " << p.version.str() << " (" << p.era << ", cell " << p.cell
+    << ", image kernelsmith:" << p.image_tag << ")\n"
     << "source     " << source_text << "\n"
     << "output     " << p.out.string() << " (build dir " << p.build.string() << ")\n"
     << "config     " << p.config_source << ", normalized with " << p.normalize << "\n";
   if (p.boot)
-    s << "boot cfg   " << p.boot->cell << ": " << p.boot->defconfig << ", enable " << shell_join(p.boot->enable)
-      << ", disable " << shell_join(p.boot->disable) << "\n";
-  s
-    << "targets    " << shell_join(p.targets) << "  (-j" << p.jobs << ")\n"
+    s << "boot cfg   " << p.boot->cell << ": " << p.boot->defconfig << ", enable "
+      << shell_join(p.boot->enable) << ", disable " << shell_join(p.boot->disable) << "\n";
+  s << "targets    " << shell_join(p.targets) << "  (-j" << p.jobs << ")\n"
     << "ccache     " << (p.ccache_dir ? p.ccache_dir->string() : "off") << "\n"
     << "quirks:\n";
   for (const auto* q : p.quirks)
@@ -256,14 +278,15 @@ std::string render_plan(const Plan& p, const std::string& source_text) {
   if (p.defconfig)
     s << "  " << shell_join(p.make_argv("SRC", {*p.defconfig}, false)) << "\n";
   else
-    s << "  copy " << p.config_source.substr(7) << " to " << (p.build / ".config").string() << "; make listnewconfig; make "
-      << p.normalize << "; report unknown symbols\n";
+    s << "  copy " << p.config_source.substr(7) << " to " << (p.build / ".config").string()
+      << "; make listnewconfig; make " << p.normalize << "; report unknown symbols\n";
   for (const auto* q : p.config_enables)
     for (const auto& sym : q->action.symbols) s << "  CONFIG_" << sym << "=y (quirk " << q->id << ")\n";
   s << "  --enable/--disable/--fragment settings, then make " << p.normalize << "\n";
   for (const auto* q : p.config_disables)
     for (const auto& sym : q->action.symbols)
-      s << "  disable CONFIG_" << sym << (q->action.only_if_y ? " if =y" : "") << " (quirk " << q->id << ")\n";
+      s << "  disable CONFIG_" << sym << (q->action.only_if_y ? " if =y" : "") << " (quirk " << q->id
+        << ")\n";
   s << "  check that every requested option is in the final .config\n";
   s << "make (SRC = the kernel tree):\n";
   for (const auto& t : p.targets) {
@@ -271,9 +294,17 @@ std::string render_plan(const Plan& p, const std::string& source_text) {
     if (t == "image") goals = {*p.boot_target};
     if (t == "headers") goals = {"headers_install", "INSTALL_HDR_PATH=" + (p.out / "headers").string()};
     if (t == "devel") goals = {"modules_prepare"};
+    if (t == "initramfs") {
+      s << "  initramfs: " << p.cross_compile
+        << "gcc -static -O2 /usr/share/ksimg/userland/init.c, packed as "
+        << (p.out / "initramfs.cpio.gz").string() << "\n";
+      continue;
+    }
     s << "  " << shell_join(p.make_argv("SRC", goals)) << "\n";
     if (t == "modules")
-      s << "  " << shell_join(p.make_argv("SRC", {"modules_install", "INSTALL_MOD_PATH=" + (p.out / "modules").string()}))
+      s << "  "
+        << shell_join(
+               p.make_argv("SRC", {"modules_install", "INSTALL_MOD_PATH=" + (p.out / "modules").string()}))
         << "\n";
   }
   return s.str();

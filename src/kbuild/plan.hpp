@@ -33,9 +33,9 @@ struct BuildOptions {
   std::optional<fs::path> ccache_dir;
   bool no_ccache = false;  // no ccache even when CCACHE_DIR is set (with --ccache-dir: UsageError)
   bool force = false, dry_run = false;
-  bool boot_config = false;                    // defconfig + enable + disable of arches.json boot.<era>
+  bool boot_config = false;                     // defconfig + enable + disable of arches.json boot.<era>
   std::optional<std::string> boot_config_data;  // those values as JSON (from the host's matrix)
-  bool boot_test = false;                      // boot the result in qemu (needs qemu-system-* on PATH)
+  bool boot_test = false;                       // boot the result in qemu (needs qemu-system-* on PATH)
 };
 
 // The boot config of a cell (matrix/arches.json `arches.<arch>.boot.<era>`): the config that
@@ -56,7 +56,8 @@ BootConfig parse_boot_config(const std::string& json_text);
 
 // The build's targets, in the order they run.
 inline const std::vector<std::string>& all_targets() {
-  static const std::vector<std::string> t = {"vmlinux", "image", "modules", "dtbs", "headers", "devel"};
+  static const std::vector<std::string> t = {"vmlinux", "image", "modules",  "dtbs",
+                                             "headers", "devel", "initramfs"};
   return t;
 }
 
@@ -73,27 +74,28 @@ struct Wrapper {
 struct Plan {
   matrix::Version version;
   std::string cell, era, arch, kernel_arch, cross_compile, image_tag, gcc, source_kind;
+  std::string libc;  // the recipe's libc ("none (...)" for kernel-only toolchains)
   std::vector<const matrix::Quirk*> quirks;
   fs::path out, build, work, wrapper_dir;
   int jobs = 1;
   std::optional<fs::path> ccache_dir;
-  std::vector<std::string> make_vars;       // ARCH=, CROSS_COMPILE=, CC=, HOSTCC=, quirk vars, HOSTCFLAGS=
-  std::map<std::string, std::string> env;   // quirk env (KBUILD_BUILD_*)
-  std::vector<std::string> wrapper_flags;   // appended last to every compile
+  std::vector<std::string> make_vars;      // ARCH=, CROSS_COMPILE=, CC=, HOSTCC=, quirk vars, HOSTCFLAGS=
+  std::map<std::string, std::string> env;  // quirk env (KBUILD_BUILD_*)
+  std::vector<std::string> wrapper_flags;  // appended last to every compile
   std::vector<Wrapper> wrappers;
-  std::string wrapper_mode = "script";      // "specs" when every wrapped compiler took the specs file
-  std::string ccache_mode = "off";          // prepare_wrappers: "depend" (in use) or "missing" (a dir but no ccache)
-  std::vector<std::string> patches;         // built-in patches to apply
-  std::string normalize = "olddefconfig";   // or oldconfig (k2.6 before 2.6.36)
+  std::string wrapper_mode = "script";  // "specs" when every wrapped compiler took the specs file
+  std::string ccache_mode = "off";   // prepare_wrappers: "depend" (in use) or "missing" (a dir but no ccache)
+  std::vector<std::string> patches;  // built-in patches to apply
+  std::string normalize = "olddefconfig";  // or oldconfig (k2.6 before 2.6.36)
   std::vector<const matrix::Quirk*> config_enables, config_disables;
-  int bits = 0;        // the arch's word size and byte order, checked against vmlinux
+  int bits = 0;  // the arch's word size and byte order, checked against vmlinux
   std::string endian;
-  std::string config_source;  // "defconfig malta_defconfig" | "config FILE" | "boot-config"
-  std::optional<BootConfig> boot;           // with --boot-config: what it used
-  std::optional<std::string> defconfig;     // make target when no --config
-  std::vector<std::string> targets;         // resolved, in all_targets() order
-  std::optional<std::string> boot_target;   // make target of the boot image (zImage), if any
-  std::string boot_file;                    // relative to the build dir
+  std::string config_source;               // "defconfig malta_defconfig" | "config FILE" | "boot-config"
+  std::optional<BootConfig> boot;          // with --boot-config: what it used
+  std::optional<std::string> defconfig;    // make target when no --config
+  std::vector<std::string> targets;        // resolved, in all_targets() order
+  std::optional<std::string> boot_target;  // make target of the boot image (zImage), if any
+  std::string boot_file;                   // relative to the build dir
 
   // `make -C SRC O=BUILD <vars> -jN <goals>` (SRC is filled in once the source is known).
   std::vector<std::string> make_argv(const fs::path& src, const std::vector<std::string>& goals,
@@ -107,6 +109,9 @@ struct Plan {
   fs::path specs_file() const { return wrapper_dir.parent_path() / "wrapper.specs"; }
 };
 
+// SOURCE_DATE_EPOCH from `env`, or 315532800 (1980-01-01) when unset.
+long long epoch_from(const std::map<std::string, std::string>& env);
+
 // "Tue Jan  1 00:00:00 UTC 1980", as `date -u -d @EPOCH` prints it.
 std::string source_date(long long epoch);
 
@@ -114,8 +119,8 @@ std::string source_date(long long epoch);
 // `cores` the CPUs available (used when opts.jobs is 0). Throws UsageError for unknown
 // targets and for --config together with --defconfig.
 Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks, const CellIdentity& id,
-               const BuildOptions& opts, const matrix::Version& v, const std::map<std::string, std::string>& env,
-               int cores);
+               const BuildOptions& opts, const matrix::Version& v,
+               const std::map<std::string, std::string>& env, int cores);
 
 // The plan as text for --dry-run (quirks with reasons, config steps, make commands).
 std::string render_plan(const Plan& p, const std::string& source_text);

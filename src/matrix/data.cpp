@@ -91,8 +91,8 @@ static BootSettings load_boot(const Node& b) {
 }
 
 static Arch load_arch(const Matrix& m, const std::string& name, const Node& a) {
-  a.keys({"kernel_arch", "bits", "endian", "elf_machine", "triples", "bootlin_dir", "boot_image", "defconfig", "boot",
-          "kernel_since", "no_kernel"});
+  a.keys({"kernel_arch", "bits", "endian", "elf_machine", "triples", "bootlin_dir", "boot_image", "defconfig",
+          "boot", "kernel_since", "no_kernel"});
   Arch r;
   r.name = name;
   r.kernel_arch = a.str("kernel_arch");
@@ -136,9 +136,9 @@ static void load_arches(Matrix& m, const Node& root) {
 
 static Recipe load_recipe(const std::string& file, const Node& r) {
   // Kind-specific keys are validated in depth by the recipes module; here the summary.
-  r.keys({"name", "kind", "arch", "gcc", "binutils", "libc", "triple", "abi", "note", "suite", "packages",
-          "release", "urls", "sha256", "install_dir", "relocate", "builder", "inputs", "steps",
-          "gcc_configure"});
+  r.keys({"name",        "kind",     "arch",    "gcc",      "binutils", "libc",         "triple",
+          "abi",         "note",     "suite",   "packages", "release",  "urls",         "sha256",
+          "install_dir", "relocate", "builder", "inputs",   "steps",    "gcc_configure"});
   Recipe x{r.str("name"),   r.str("kind"),         r.str("arch"),    r.str("gcc"),     r.str("libc"),
            r.str("triple"), r.opt_str("binutils"), r.opt_str("abi"), r.opt_str("note")};
   if (x.kind != "debian" && x.kind != "tarball" && x.kind != "script")
@@ -217,14 +217,15 @@ Matrix load(const DataFiles& files) {
 
 DataFiles read_data_dir(const std::filesystem::path& root) {
   DataFiles out;
-  for (const char* sub : {"matrix", "recipes", "layers"}) {
+  for (const char* sub : {"matrix", "recipes", "layers", "userland"}) {
     std::filesystem::path dir = root / sub;
-    if (std::string(sub) == "layers" && !std::filesystem::exists(dir)) continue;  // optional
+    bool optional = std::string(sub) == "layers" || std::string(sub) == "userland";
+    if (optional && !std::filesystem::exists(dir)) continue;
     if (!std::filesystem::is_directory(dir))
       throw UsageError("data directory " + root.string() + " has no " + sub +
                        "/ folder; point --data-dir at a ksimg checkout");
     for (const auto& e : std::filesystem::directory_iterator(dir))
-      if (e.path().extension() == ".json")
+      if (e.path().extension() == (std::string(sub) == "userland" ? ".c" : ".json"))
         out[std::string(sub) + "/" + e.path().filename().string()] = files::read(e.path());
   }
   return out;
@@ -234,7 +235,8 @@ DataFiles data_files(const std::string& root) {
   if (!root.empty()) return read_data_dir(root);
   DataFiles f;
   for (const auto& [k, v] : embedded::files())
-    if (k.rfind("matrix/", 0) == 0 || k.rfind("recipes/", 0) == 0 || k.rfind("layers/", 0) == 0)
+    if (k.rfind("matrix/", 0) == 0 || k.rfind("recipes/", 0) == 0 || k.rfind("layers/", 0) == 0 ||
+        k.rfind("userland/", 0) == 0)
       f[k] = std::string(v);
   return f;
 }

@@ -107,7 +107,7 @@ using DataFiles = std::map<std::string, std::string>;
 Matrix load(const DataFiles& files);
 // The copy compiled into the binary.
 const Matrix& builtin();
-// Reads matrix/*.json and recipes/*.json under `root`.
+// Reads matrix/*.json, recipes/*.json, layers/*.json and userland/*.c under `root`.
 DataFiles read_data_dir(const std::filesystem::path& root);
 // The builtin data, or the data under `root` when non-empty (cached per process).
 const Matrix& get(const std::string& root);

@@ -95,7 +95,8 @@ void add_build(CLI::App& app, kbuild::BuildOptions& o, std::vector<std::string>&
               "Fail when the supplied .config names symbols the tree does not define");
   b->add_option(
       "--targets", targets,
-      "Comma list of vmlinux,image,modules,dtbs,headers,devel (default vmlinux,image,modules,dtbs)");
+      "Comma list of vmlinux,image,modules,dtbs,headers,devel,initramfs (default "
+      "vmlinux,image,modules,dtbs; initramfs: a static /init by the cell's gcc, OUT/initramfs.cpio.gz)");
   b->add_option("-j,--jobs", o.jobs, "Parallel jobs (default: the CPUs available)");
   b->add_option("--ccache-dir", o.ccache_dir, "ccache dir (env CCACHE_DIR); used when set and ccache exists");
   b->add_flag("--no-ccache", o.no_ccache, "Compile without ccache even when CCACHE_DIR is set");
