@@ -10,6 +10,7 @@
 #include "layers/cell_build.hpp"
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
+#include "oci/index.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layer.hpp"
 #include "oci/layout.hpp"
@@ -25,7 +26,7 @@ namespace {
 
 struct CellOpts {
   std::vector<std::string> cells;
-  std::string source, layout, revision;
+  std::string source, layout, revision, platform;
   bool all = false, no_smoke = false, load = false, json = false;
   BuildOpts build;
 };
@@ -133,6 +134,7 @@ void warn_layout_drift(const oci::Layout& layout, const std::string& tag) {
 }
 
 void check_or_load(const CellOpts& o, bool check) {
+  std::string arch = o.platform.empty() ? "" : oci::parse_supported_platform(o.platform).architecture;
   auto layout = oci::Layout::open(o.layout);
   const auto& m = matrix::get(global().data_dir);
   for (const auto& cell : selected_cells(o)) {
@@ -144,8 +146,13 @@ void check_or_load(const CellOpts& o, bool check) {
     if (check) {
       warn_layout_drift(layout, tag);
       smoke(o.layout, tag, *c, *r);
-    } else
-      run::load(o.layout, tag);
+    } else {
+      if (oci::is_index_media_type(layout.find_tag(tag)->media_type))  // refuse a platform it lacks
+        oci::select_platform(
+            layout, *layout.find_tag(tag),
+            arch.empty() ? oci::running_platform() : oci::parse_supported_platform(o.platform), "tag " + tag);
+      run::load(o.layout, tag, arch);
+    }
     std::cout << run::local_name(tag) << "\n";
   }
 }
@@ -195,9 +202,12 @@ void add_cell_commands(CLI::App& app) {
   auto* ld = app.add_subcommand("load",
                                 "Put built cell images into podman's storage as localhost/kernelsmith:<tag>");
   add_cell_selection(ld, *l);
+  ld->add_option("--platform", l->platform,
+                 "For a multi-platform image: the entry to load, linux/amd64 or linux/arm64 (default: this "
+                 "machine's)");
   ld->footer(
       "Example:\n  ksimg load --cell k4/mipsel && podman run --rm localhost/kernelsmith:k4-mipsel kbuild "
-      "info");
+      "info\n  ksimg load --cell k4/mipsel --platform linux/arm64   # runs under qemu-user binfmt on amd64");
   ld->callback([l] { check_or_load(*l, false); });
 }
 

@@ -17,6 +17,7 @@
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
 #include "matrix/resolver.hpp"
+#include "oci/index.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layout.hpp"
 #include "run/builtin.hpp"
@@ -38,6 +39,7 @@ namespace fs = std::filesystem;
 
 struct KbuildOpts {
   kh::Request req;
+  std::string platform;  // --platform: a multi-platform image's entry to run (default: this machine's)
   BuildOpts build;
   bool builtin = false;  // the runtime picked: builtin (store + bubblewrap), else podman
 };
@@ -130,18 +132,21 @@ std::string stale_launcher(const oci::Layout& layout, const std::string& tag) {
 // The layout's image for `tag`, loaded into podman's storage unless podman has that digest.
 // With `stale` set, an image whose launcher layer is out of date is reported there instead.
 std::optional<kh::ImageChoice> layout_image(const std::string& layout_dir, const std::string& tag,
-                                            bool builtin, std::string* stale = nullptr) {
+                                            bool builtin, const std::string& platform,
+                                            std::string* stale = nullptr) {
   std::error_code ec;
   if (!fs::exists(fs::path(layout_dir) / "index.json", ec)) return std::nullopt;
   auto layout = oci::Layout::open(layout_dir);
   auto desc = layout.find_tag(tag);
   if (!desc) return std::nullopt;
+  auto want = platform.empty() ? oci::running_platform() : oci::parse_supported_platform(platform);
+  auto entry = oci::select_platform(layout, *desc, want, "tag " + tag);  // a multi-platform image's entry
   if (stale && !(*stale = stale_launcher(layout, tag)).empty()) return std::nullopt;
-  std::string name = run::local_name(tag), digest = desc->digest.str();
+  std::string name = run::local_name(tag), digest = entry.digest.str();
   if (builtin)
     return kh::ImageChoice{tag, std::string(image_repo()) + ":" + tag, digest, "layout " + layout_dir};
   bool current = run::image_exists(name) && run::image_field(name, "{{.Digest}}") == digest;
-  if (!current) run::load(layout_dir, tag);
+  if (!current) run::load(layout_dir, tag, entry.digest == desc->digest ? "" : want.architecture);
   return kh::ImageChoice{name, std::string(image_repo()) + ":" + tag, digest, "layout " + layout_dir};
 }
 
@@ -153,7 +158,7 @@ kh::ImageChoice built_image(const KbuildOpts& o, const matrix::Resolution& res, 
   if (!o.req.source_kind.empty()) src = o.req.source_kind;
   layers::CellBuild b{build_context(o.build, *transport), res.cell->key(), src, layers::find_kbuild(), ""};
   layers::build_cell_image(b, oci::Layout::create(o.req.layout));
-  auto img = layout_image(o.req.layout, res.image_tag, o.builtin);
+  auto img = layout_image(o.req.layout, res.image_tag, o.builtin, o.platform);
   if (!img) throw RuntimeError("built " + res.image_tag + " but " + o.req.layout + " has no such tag");
   img->how = "built into " + o.req.layout;
   return *img;
@@ -162,7 +167,7 @@ kh::ImageChoice built_image(const KbuildOpts& o, const matrix::Resolution& res, 
 // --image, else the pin, else the layout's tag, else a fresh build.
 kh::ImageChoice choose_image(const KbuildOpts& o, const matrix::Resolution& res) {
   if (!o.req.image.empty() && o.builtin) {
-    auto l = layout_image(o.req.layout, o.req.image, true);
+    auto l = layout_image(o.req.layout, o.req.image, true, o.platform);
     if (!l)
       throw UsageError(
           "--image " + o.req.image + " is not a tag of " + o.req.layout +
@@ -180,7 +185,7 @@ kh::ImageChoice choose_image(const KbuildOpts& o, const matrix::Resolution& res)
   }
   if (auto p = pinned_image(o, res.image_tag)) return *p;
   std::string stale;
-  if (auto l = layout_image(o.req.layout, res.image_tag, o.builtin, &stale)) return *l;
+  if (auto l = layout_image(o.req.layout, res.image_tag, o.builtin, o.platform, &stale)) return *l;
   if (!stale.empty())
     log::warn(res.image_tag + " in " + o.req.layout + " was built by another ksimg: " + stale +
               "; rebuilding it (its other layers come from the cache; --image " +
@@ -361,6 +366,9 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
   sub->add_option("-s,--source-kind", r.source_kind,
                   "Toolchain source for the cell: debian, bootlin or script");
   sub->add_option("--image", r.image, "Run this image (podman name or reference) instead of the cell's");
+  sub->add_option("--platform", o.platform,
+                  "For a multi-platform cell image: run its linux/amd64 or linux/arm64 entry (default: "
+                  "this machine's, from uname -m; another one runs under qemu-user binfmt)");
   sub->add_option("--images-lock", r.images_lock,
                   "Pinned images (env KSIMG_IMAGES_LOCK; default ./images.lock.json)");
   sub->add_option("--mirror", r.mirror,
@@ -413,7 +421,8 @@ void add_kbuild(CLI::App& app) {
       "  ksimg kbuild 5.10.223 --arch arm64 --boot-config --boot-test -o out   # build what boots, boot it\n"
       "  ksimg kbuild 4.14.336 --arch arm64 --source ~/src/linux-4.14.336.tar.xz --config my.config -j8\n"
       "  KSIMG_KERNEL_MIRROR=http://127.0.0.1:8080 ksimg kbuild 5.10.223 --arch mipsel --targets vmlinux\n"
-      "  ksimg kbuild 5.10.223 --arch mipsel --ccache-remote redis://127.0.0.1:6379   # runners share objects");
+      "  ksimg kbuild 5.10.223 --arch mipsel --ccache-remote redis://127.0.0.1:6379   # runners share "
+      "objects");
   sub->callback([o] { run(*o); });
 }
 
