@@ -25,7 +25,7 @@ namespace ksimg::cli {
 namespace {
 
 struct CellOpts {
-  std::vector<std::string> cells;
+  std::vector<std::string> cells, tags;  // tags: `ksimg load --tag`, any image of the layout
   std::string source, layout, revision, platform;
   bool all = false, no_smoke = false, load = false, json = false;
   BuildOpts build;
@@ -133,9 +133,26 @@ void warn_layout_drift(const oci::Layout& layout, const std::string& tag) {
   }
 }
 
+// Loads layout tag `tag` into podman; a multi-platform image's `platform` entry (checked first).
+void load_tag(const oci::Layout& layout, const CellOpts& o, const std::string& tag) {
+  auto d = layout.find_tag(tag);
+  if (!d) throw UsageError(o.layout + " has no image tagged " + tag + "; build or pull it first");
+  auto want = o.platform.empty() ? oci::running_platform() : oci::parse_supported_platform(o.platform);
+  oci::select_platform(layout, *d, want, "tag " + tag);  // refuses a platform the index lacks
+  run::load(o.layout, tag, o.platform.empty() ? "" : want.architecture);
+}
+
 void check_or_load(const CellOpts& o, bool check) {
-  std::string arch = o.platform.empty() ? "" : oci::parse_supported_platform(o.platform).architecture;
+  if (!o.platform.empty()) oci::parse_supported_platform(o.platform);
   auto layout = oci::Layout::open(o.layout);
+  if (!check && !o.tags.empty()) {
+    if (o.all || !o.cells.empty()) throw UsageError("give --cell/--all or --tag, not both");
+    for (const auto& t : o.tags) {
+      load_tag(layout, o, t);
+      std::cout << run::local_name(t) << "\n";
+    }
+    return;
+  }
   const auto& m = matrix::get(global().data_dir);
   for (const auto& cell : selected_cells(o)) {
     auto [c, r] = layers::pick_cell(m, cell, source_of(o));
@@ -146,13 +163,8 @@ void check_or_load(const CellOpts& o, bool check) {
     if (check) {
       warn_layout_drift(layout, tag);
       smoke(o.layout, tag, *c, *r);
-    } else {
-      if (oci::is_index_media_type(layout.find_tag(tag)->media_type))  // refuse a platform it lacks
-        oci::select_platform(
-            layout, *layout.find_tag(tag),
-            arch.empty() ? oci::running_platform() : oci::parse_supported_platform(o.platform), "tag " + tag);
-      run::load(o.layout, tag, arch);
-    }
+    } else
+      load_tag(layout, o, tag);
     std::cout << run::local_name(tag) << "\n";
   }
 }
@@ -202,6 +214,7 @@ void add_cell_commands(CLI::App& app) {
   auto* ld = app.add_subcommand("load",
                                 "Put built cell images into podman's storage as localhost/kernelsmith:<tag>");
   add_cell_selection(ld, *l);
+  ld->add_option("-t,--tag", l->tags, "Any image of the layout by tag instead of a cell's (repeatable)");
   ld->add_option("--platform", l->platform,
                  "For a multi-platform image: the entry to load, linux/amd64 or linux/arm64 (default: this "
                  "machine's)");
