@@ -140,6 +140,9 @@ std::optional<kh::ImageChoice> layout_image(const std::string& layout_dir, const
   auto desc = layout.find_tag(tag);
   if (!desc) return std::nullopt;
   auto want = platform.empty() ? oci::running_platform() : oci::parse_supported_platform(platform);
+  if (builtin && !(want == oci::running_platform()))
+    throw UsageError("--runtime builtin runs only this machine's platform (" + oci::running_platform().str() +
+                     "), not " + want.str() + "; use --runtime podman for it (qemu-user binfmt)");
   auto entry = oci::select_platform(layout, *desc, want, "tag " + tag);  // a multi-platform image's entry
   if (stale && !(*stale = stale_launcher(layout, tag)).empty()) return std::nullopt;
   std::string name = run::local_name(tag), digest = entry.digest.str();
@@ -313,6 +316,7 @@ std::string pick_runtime(const std::string& flag) {
 
 void run(KbuildOpts& o) {
   auto& r = o.req;
+  if (!o.platform.empty()) oci::parse_supported_platform(o.platform);  // exit 2 before anything slow
   if (r.source.empty() &&
       (r.version_arg.find('/') != std::string::npos || r.version_arg.find(".tar") != std::string::npos))
     r.source = r.version_arg;                         // `ksimg kbuild ./linux-5.10.223.tar.xz --arch mipsel`
