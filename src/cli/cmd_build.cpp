@@ -11,6 +11,7 @@
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
 #include "matrix/resolver.hpp"
+#include "oci/index.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layer.hpp"
 #include "oci/layout.hpp"
@@ -25,8 +26,8 @@ namespace ksimg::cli {
 namespace {
 
 struct CellOpts {
-  std::vector<std::string> cells;
-  std::string source, layout, revision;
+  std::vector<std::string> cells, tags;  // tags: `ksimg load --tag`, any image of the layout
+  std::string source, layout, revision, platform;
   bool all = false, no_smoke = false, load = false, json = false;
   BuildOpts build;
 };
@@ -133,8 +134,26 @@ void warn_layout_drift(const oci::Layout& layout, const std::string& tag) {
   }
 }
 
+// Loads layout tag `tag` into podman; a multi-platform image's `platform` entry (checked first).
+void load_tag(const oci::Layout& layout, const CellOpts& o, const std::string& tag) {
+  auto d = layout.find_tag(tag);
+  if (!d) throw UsageError(o.layout + " has no image tagged " + tag + "; build or pull it first");
+  auto want = o.platform.empty() ? oci::running_platform() : oci::parse_supported_platform(o.platform);
+  oci::select_platform(layout, *d, want, "tag " + tag);  // refuses a platform the index lacks
+  run::load(o.layout, tag, o.platform.empty() ? "" : want.architecture);
+}
+
 void check_or_load(const CellOpts& o, bool check) {
+  if (!o.platform.empty()) oci::parse_supported_platform(o.platform);
   auto layout = oci::Layout::open(o.layout);
+  if (!check && !o.tags.empty()) {
+    if (o.all || !o.cells.empty()) throw UsageError("give --cell/--all or --tag, not both");
+    for (const auto& t : o.tags) {
+      load_tag(layout, o, t);
+      std::cout << run::local_name(t) << "\n";
+    }
+    return;
+  }
   const auto& m = matrix::get(global().data_dir);
   for (const auto& cell : selected_cells(o)) {
     auto choice = matrix::resolve_cell(m, cell, source_of(o));
@@ -146,7 +165,7 @@ void check_or_load(const CellOpts& o, bool check) {
       warn_layout_drift(layout, tag);
       smoke(o.layout, tag, *choice.cell, *choice.recipe);
     } else
-      run::load(o.layout, tag);
+      load_tag(layout, o, tag);
     std::cout << run::local_name(tag) << "\n";
   }
 }
@@ -196,9 +215,13 @@ void add_cell_commands(CLI::App& app) {
   auto* ld = app.add_subcommand("load",
                                 "Put built cell images into podman's storage as localhost/kernelsmith:<tag>");
   add_cell_selection(ld, *l);
+  ld->add_option("-t,--tag", l->tags, "Any image of the layout by tag instead of a cell's (repeatable)");
+  ld->add_option("--platform", l->platform,
+                 "For a multi-platform image: the entry to load, linux/amd64 or linux/arm64 (default: this "
+                 "machine's)");
   ld->footer(
       "Example:\n  ksimg load --cell k4/mipsel && podman run --rm localhost/kernelsmith:k4-mipsel kbuild "
-      "info");
+      "info\n  ksimg load --cell k4/mipsel --platform linux/arm64   # runs under qemu-user binfmt on amd64");
   ld->callback([l] { check_or_load(*l, false); });
 }
 

@@ -162,6 +162,7 @@ void add_image(CLI::App& app) {
       "--help'.");
   add_build(*image);
   add_image_check(*image);
+  add_image_index(*image);
 }
 
 }  // namespace ksimg::cli

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "oci/index.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layer.hpp"
 #include "oci/layout.hpp"
@@ -16,7 +17,7 @@ namespace ksimg::cli {
 namespace {
 
 struct InspectOpts {
-  std::string target;
+  std::string target, platform;
   bool json = false;
 };
 
@@ -41,8 +42,11 @@ void print_map(const char* title, const std::map<std::string, std::string>& m) {
 }
 
 void print_text(const oci::ImageInfo& i) {
-  std::cout << "tag:       " << i.tag << "\n"
-            << "manifest:  " << i.manifest.digest.str() << " (" << i.manifest.size << " bytes)\n"
+  std::cout << "tag:       " << i.tag << "\n";
+  if (i.index)
+    std::cout << "index:     " << i.index->digest.str() << " (" << i.index->size << " bytes; "
+              << oci::platform_names(i.index_manifests) << ")\n";
+  std::cout << "manifest:  " << i.manifest.digest.str() << " (" << i.manifest.size << " bytes)\n"
             << "config:    " << i.config.digest.str() << " (" << i.config.size << " bytes)\n"
             << "platform:  " << i.platform.str() << "\n"
             << "created:   " << i.created << "\n"
@@ -66,7 +70,9 @@ void print_text(const oci::ImageInfo& i) {
 void run_inspect(const InspectOpts& o) {
   auto [dir, tag] = split_target(o.target);
   auto layout = oci::Layout::open(dir);
-  auto info = oci::inspect_image(layout, tag);
+  std::optional<oci::Platform> platform;
+  if (!o.platform.empty()) platform = oci::parse_supported_platform(o.platform);
+  auto info = oci::inspect_image(layout, tag, platform);
   if (o.json)
     std::cout << oci::to_json(info).dump(2) << "\n";
   else
@@ -82,9 +88,12 @@ void add_inspect(CLI::App& app) {
   c->add_option("target", o->target, "LAYOUT or LAYOUT:TAG (TAG may be left out when the layout has one tag)")
       ->required();
   c->add_flag("--json", o->json, "Print one JSON object instead of text");
+  c->add_option("--platform", o->platform,
+                "For a multi-platform image (an index): the entry to show, linux/amd64 or linux/arm64 "
+                "(default: this machine's)");
   c->footer(
       "Examples:\n  ksimg inspect out/oci:k3-mipsel\n  ksimg inspect out/oci --json | jq -r "
-      "'.layers[].digest'");
+      "'.layers[].digest'\n  ksimg inspect out/oci:k4-mipsel --platform linux/arm64");
   c->callback([o] { run_inspect(*o); });
 }
 

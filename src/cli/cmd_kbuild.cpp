@@ -16,6 +16,7 @@
 #include "kbuild/plan.hpp"
 #include "matrix/data.hpp"
 #include "matrix/resolver.hpp"
+#include "oci/index.hpp"
 #include "run/boot.hpp"
 #include "run/runtime.hpp"
 #include "util/error.hpp"
@@ -77,6 +78,7 @@ matrix::Resolution check_request(kh::Request& r, const matrix::Version& v, const
 
 void run(KbuildOpts& o) {
   auto& r = o.req;
+  if (!r.platform.empty()) oci::parse_supported_platform(r.platform);  // exit 2 before anything slow
   if (r.source.empty() &&
       (r.version_arg.find('/') != std::string::npos || r.version_arg.find(".tar") != std::string::npos))
     r.source = r.version_arg;                         // `ksimg kbuild ./linux-5.10.223.tar.xz --arch mipsel`
@@ -118,6 +120,9 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
   sub->add_option("-s,--source-kind", r.source_kind,
                   "Toolchain source for the cell: debian, bootlin or script");
   sub->add_option("--image", r.image, "Run this image (podman name or reference) instead of the cell's");
+  sub->add_option("--platform", r.platform,
+                  "For a multi-platform cell image: run its linux/amd64 or linux/arm64 entry (default: "
+                  "this machine's, from uname -m; another one runs under qemu-user binfmt)");
   sub->add_option("--images-lock", r.images_lock,
                   "Pinned images (env KSIMG_IMAGES_LOCK; default ./images.lock.json)");
   sub->add_option("--mirror", r.mirror,

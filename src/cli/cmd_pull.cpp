@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/registry_flags.hpp"
 #include "cli/transfer_view.hpp"
+#include "oci/index.hpp"
 #include "registry/pull.hpp"
 #include "registry/reference.hpp"
 #include "util/error.hpp"
@@ -20,7 +21,7 @@ namespace ksimg::cli {
 namespace {
 
 struct PullOpts {
-  std::string ref, tag, layout;
+  std::string ref, tag, layout, platform;
   bool locked = false;
   std::vector<std::string> cells;
   RegistryFlags reg;
@@ -56,6 +57,8 @@ std::vector<Job> jobs_of(const PullOpts& o) {
 
 void pull(const PullOpts& o) {
   auto jobs = jobs_of(o);
+  std::optional<oci::Platform> platform;
+  if (!o.platform.empty()) platform = oci::parse_supported_platform(o.platform);
   auto layout = oci::Layout::create(o.layout);
   std::map<std::string, std::unique_ptr<registry::Registry>> regs;
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
@@ -64,7 +67,7 @@ void pull(const PullOpts& o) {
     auto& reg = regs[j.ref.registry];
     if (!reg) reg = open_registry(j.ref.registry, o.reg);
     view.set_image(j.tag);
-    auto res = registry::pull_image(*reg, j.ref, layout, j.tag, {o.reg.jobs, j.size}, &view);
+    auto res = registry::pull_image(*reg, j.ref, layout, j.tag, {o.reg.jobs, j.size, platform}, &view);
     log::info(j.tag + ": received " + Progress::bytes(res.bytes_received) + ", had " +
               Progress::bytes(res.bytes_skipped) + " <- " + res.reference);
     if (o.reg.json)
@@ -79,20 +82,26 @@ void pull(const PullOpts& o) {
 
 void add_pull(CLI::App& app) {
   auto o = std::make_shared<PullOpts>();
-  auto* sub = app.add_subcommand("pull", "Pull images from a registry into the OCI layout, verifying every byte");
+  auto* sub =
+      app.add_subcommand("pull", "Pull images from a registry into the OCI layout, verifying every byte");
   sub->add_option("reference", o->ref, "REGISTRY[:PORT]/NAME[:TAG][@sha256:HEX]");
   sub->add_option("-t,--tag", o->tag, "Tag in the layout (default: the reference's tag)");
   sub->add_flag("--locked", o->locked, "Pull exactly the digests pinned in images.lock.json");
   sub->add_option("-c,--cell", o->cells, "With --locked: only this cell's image (repeatable)");
+  sub->add_option("--platform", o->platform,
+                  "From a multi-platform image (an index) keep only this platform's image, linux/amd64 or "
+                  "linux/arm64 (default: keep the index with every platform)");
   add_layout_option(sub, o->layout);
   add_registry_flags(sub, o->reg);
   sub->footer(
       "Prints '<tag> <reference@digest>' per image. A blob whose bytes do not match its digest or\n"
-      "size is refused (exit 3) and nothing is stored.\n\n"
+      "size is refused (exit 3) and nothing is stored. A multi-platform image is kept as its index\n"
+      "with every platform's manifest and layers, tagged like a single image.\n\n"
       "Examples:\n"
       "  ksimg pull 127.0.0.1:5000/ns/kernelsmith:k4-mipsel\n"
       "  ksimg pull --locked --cell k4/mipsel --layout /tmp/oci\n"
-      "  ksimg pull harbor.example.com/ks/kernelsmith@sha256:... --tag k4-mipsel");
+      "  ksimg pull harbor.example.com/ks/kernelsmith@sha256:... --tag k4-mipsel\n"
+      "  ksimg pull 127.0.0.1:5000/ns/kernelsmith:k4-mipsel --platform linux/arm64");
   sub->callback([o] { pull(*o); });
 }
 

@@ -16,6 +16,7 @@
 #include "layers/sbom.hpp"
 #include "matrix/data.hpp"
 #include "matrix/resolver.hpp"
+#include "oci/index.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layer.hpp"
 #include "registry/credentials.hpp"
@@ -112,26 +113,62 @@ std::vector<std::string> mount_sources(const registry::Pins& pins, const std::st
   return out;
 }
 
-// The distinct compressor profiles of the image's layers, for its images.lock.json entry.
+// The platform of each of an index's manifests, for `inspect_image`; {nullopt} for a manifest.
+std::vector<std::optional<oci::Platform>> image_platforms(const oci::Layout& layout, const std::string& tag) {
+  std::vector<std::optional<oci::Platform>> out;
+  auto d = *layout.find_tag(tag);
+  if (!oci::is_index_media_type(d.media_type)) return {std::nullopt};
+  for (const auto& m : oci::index_manifests(layout, d)) out.push_back(m.platform);
+  return out;
+}
+
+// The distinct compressor profiles of the image's layers (every platform's), for its
+// images.lock.json entry.
 std::vector<std::string> layer_compressors(const oci::Layout& layout, const std::string& tag) {
   std::set<std::string> out;
-  for (const auto& l : oci::inspect_image(layout, tag).layers) {
-    auto c = l.descriptor.annotations.find(std::string(oci::compressor_annotation));
-    if (c != l.descriptor.annotations.end()) out.insert(c->second);
-  }
+  for (const auto& p : image_platforms(layout, tag))
+    for (const auto& l : oci::inspect_image(layout, tag, p).layers) {
+      auto c = l.descriptor.annotations.find(std::string(oci::compressor_annotation));
+      if (c != l.descriptor.annotations.end()) out.insert(c->second);
+    }
   return {out.begin(), out.end()};
+}
+
+// The inputs label of the image: a multi-platform image's is the sha256 of its platforms'
+// labels (index order, one a line); "" when an image lacks it.
+std::string inputs_label(const oci::Layout& layout, const std::string& tag, bool& cell_image) {
+  std::string all;
+  auto plats = image_platforms(layout, tag);
+  for (const auto& p : plats) {
+    auto info = oci::inspect_image(layout, tag, p);
+    cell_image = cell_image || info.labels.count("org.kernelsmith.cell");
+    auto it = info.labels.find(layers::kInputsLabel);
+    if (it == info.labels.end() || it->second.size() != 64) return "";
+    all += it->second + "\n";
+  }
+  return plats.size() == 1 ? all.substr(0, 64) : oci::sha256(all).hex();
 }
 
 // The immutable tag `<tag>-<12 hex>` named after the image's inputs label (layers/cell_inputs.hpp);
 // none (with a warning) for an image without the label, e.g. one not built by ksimg.
 std::vector<std::string> immutable_tags(const oci::Layout& layout, const std::string& tag) {
-  auto info = oci::inspect_image(layout, tag);
-  auto it = info.labels.find(layers::kInputsLabel);
-  if (it != info.labels.end() && it->second.size() == 64) return {layers::immutable_tag(tag, it->second)};
-  if (info.labels.count("org.kernelsmith.cell"))  // a cell image from an older ksimg; others need none
+  bool cell_image = false;
+  auto inputs = inputs_label(layout, tag, cell_image);
+  if (!inputs.empty()) return {layers::immutable_tag(tag, inputs)};
+  if (cell_image)  // a cell image from an older ksimg; others need none
     log::warn(tag + " has no " + layers::kInputsLabel +
               " label (not built from a lock by this ksimg): pushed without an immutable tag");
   return {};
+}
+
+// The images.lock.json entry of a pushed image, with each platform's manifest of an index.
+registry::Pin pin_of(const oci::Layout& layout, const std::string& cell, const std::string& tag,
+                     const registry::PushResult& res, const std::vector<std::string>& tags) {
+  registry::Pin p{cell, res.reference, res.manifest.digest, res.manifest.size, layer_compressors(layout, tag),
+                  tags};
+  for (const auto& c : res.children)
+    if (c.platform) p.platforms[c.platform->str()] = {c.digest, c.size};
+  return p;
 }
 
 // Pushes the cell image's SBOM (from the lock) as an OCI 1.1 referrer of `image`; "" (with a
@@ -173,10 +210,7 @@ void push(const PushOpts& o) {
     auto sbom = push_sbom(o, it, *reg, repo, res.manifest);
     std::vector<std::string> tags{it.tag};
     tags.insert(tags.end(), fixed.begin(), fixed.end());
-    registry::update_images_lock(o.reg.images_lock,
-                                 {{it.tag,
-                                   {it.cell, res.reference, res.manifest.digest, res.manifest.size,
-                                    layer_compressors(layout, it.tag), tags}}});
+    registry::update_images_lock(o.reg.images_lock, {{it.tag, pin_of(layout, it.cell, it.tag, res, tags)}});
     log::info(it.tag + ": pushed " + Progress::bytes(res.bytes_sent) + ", skipped " +
               Progress::bytes(res.bytes_skipped) + " -> " + res.reference);
     if (o.reg.json) {

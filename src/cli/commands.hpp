@@ -17,6 +17,7 @@ void add_resolve(CLI::App& app);
 void add_matrix(CLI::App& app);
 void add_image(CLI::App& app);
 void add_image_check(CLI::App& image);  // image check (cmd_image_check.cpp)
+void add_image_index(CLI::App& image);  // image index (cmd_image_index.cpp)
 void add_inspect(CLI::App& app);
 void add_cell_commands(CLI::App& app);  // build, check, load
 void add_lock(CLI::App& app);

@@ -9,6 +9,7 @@
 #include "layers/cell_build.hpp"
 #include "layers/launcher.hpp"
 #include "matrix/data.hpp"
+#include "oci/index.hpp"
 #include "oci/inspect.hpp"
 #include "oci/layout.hpp"
 #include "registry/images_lock.hpp"
@@ -108,21 +109,28 @@ std::string stale_launcher(const oci::Layout& layout, const std::string& tag, co
          info.layers.back().diff_id.substr(7, 12) + ", this ksimg's " + want.substr(7, 12) + ")";
 }
 
-// The layout's image for `tag`, loaded into podman's storage unless podman has that digest.
-// With `stale` set, an image whose launcher layer is out of date (against the data of
-// `data_dir`) is reported there instead.
+// The layout's image for `tag` (a multi-platform image's entry for `platform`, default this
+// machine's), loaded into podman's storage unless podman has that digest. With `stale` set, an
+// image whose launcher layer is out of date (against the data of `data_dir`) is reported there
+// instead.
 std::optional<ImageChoice> layout_image(const std::string& layout_dir, const std::string& tag, bool builtin,
-                                        std::string* stale = nullptr, const std::string& data_dir = "") {
+                                        const std::string& platform, std::string* stale = nullptr,
+                                        const std::string& data_dir = "") {
   std::error_code ec;
   if (!fs::exists(fs::path(layout_dir) / "index.json", ec)) return std::nullopt;
   auto layout = oci::Layout::open(layout_dir);
   auto desc = layout.find_tag(tag);
   if (!desc) return std::nullopt;
+  auto want = platform.empty() ? oci::running_platform() : oci::parse_supported_platform(platform);
+  if (builtin && !(want == oci::running_platform()))
+    throw UsageError("--runtime builtin runs only this machine's platform (" + oci::running_platform().str() +
+                     "), not " + want.str() + "; use --runtime podman for it (qemu-user binfmt)");
+  auto entry = oci::select_platform(layout, *desc, want, "tag " + tag);  // a multi-platform image's entry
   if (stale && !(*stale = stale_launcher(layout, tag, data_dir)).empty()) return std::nullopt;
-  std::string name = run::local_name(tag), digest = desc->digest.str();
+  std::string name = run::local_name(tag), digest = entry.digest.str();
   if (builtin) return ImageChoice{tag, std::string(image_repo) + ":" + tag, digest, "layout " + layout_dir};
   bool current = run::image_exists(name) && run::image_field(name, "{{.Digest}}") == digest;
-  if (!current) run::load(layout_dir, tag);
+  if (!current) run::load(layout_dir, tag, entry.digest == desc->digest ? "" : want.architecture);
   return ImageChoice{name, std::string(image_repo) + ":" + tag, digest, "layout " + layout_dir};
 }
 
@@ -134,7 +142,7 @@ ImageChoice built_image(const Ctx& o, const matrix::Resolution& res, bool stale)
   if (!o.req.source_kind.empty()) src = o.req.source_kind;
   layers::CellBuild b{o.host.build_context(*transport), res.cell->key(), src, layers::find_kbuild(), ""};
   layers::build_cell_image(b, oci::Layout::create(o.req.layout));
-  auto img = layout_image(o.req.layout, res.image_tag, o.builtin);
+  auto img = layout_image(o.req.layout, res.image_tag, o.builtin, o.req.platform);
   if (!img) throw RuntimeError("built " + res.image_tag + " but " + o.req.layout + " has no such tag");
   img->how = "built into " + o.req.layout;
   return *img;
@@ -145,7 +153,7 @@ ImageChoice built_image(const Ctx& o, const matrix::Resolution& res, bool stale)
 // --image, else the pin, else the layout's tag, else a fresh build.
 ImageChoice choose_image(const Ctx& o, const matrix::Resolution& res) {
   if (!o.req.image.empty() && o.builtin) {
-    auto l = layout_image(o.req.layout, o.req.image, true);
+    auto l = layout_image(o.req.layout, o.req.image, true, o.req.platform);
     if (!l)
       throw UsageError(
           "--image " + o.req.image + " is not a tag of " + o.req.layout +
@@ -163,7 +171,8 @@ ImageChoice choose_image(const Ctx& o, const matrix::Resolution& res) {
   }
   if (auto p = pinned_image(o, res.image_tag)) return *p;
   std::string stale;
-  if (auto l = layout_image(o.req.layout, res.image_tag, o.builtin, &stale, o.host.data_dir)) return *l;
+  if (auto l = layout_image(o.req.layout, res.image_tag, o.builtin, o.req.platform, &stale, o.host.data_dir))
+    return *l;
   if (!stale.empty())
     log::warn(res.image_tag + " in " + o.req.layout + " was built by another ksimg: " + stale +
               "; rebuilding it (its other layers come from the cache; --image " +

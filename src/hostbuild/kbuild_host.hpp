@@ -25,6 +25,7 @@ struct Request {
   std::string source;  // a tree or tarball on the host; empty: download
   std::string out, ccache_dir, mirror, sha256;
   std::string image, layout, images_lock;
+  std::string platform;  // --platform: a multi-platform image's entry to run ("": this machine's)
   std::string runtime = "auto", store;  // --runtime auto|podman|builtin, --store (builtin)
   std::string defconfig, config, targets;
   std::vector<std::string> enable, disable, fragments;

@@ -4,6 +4,7 @@
 // matches them one to one).
 #include "oci/inspect.hpp"
 
+#include "oci/index.hpp"
 #include "util/error.hpp"
 
 namespace ksimg::oci {
@@ -72,10 +73,17 @@ std::string resolve_tag(const Layout& layout, const std::string& tag) {
   throw UsageError("no tag '" + tag + "' in " + layout.root().string() + "; available tags: " + joined(tags));
 }
 
-ImageInfo inspect_image(const Layout& layout, const std::string& tag) {
+ImageInfo inspect_image(const Layout& layout, const std::string& tag,
+                        const std::optional<Platform>& platform) {
   ImageInfo info;
   info.tag = resolve_tag(layout, tag);
   info.manifest = *layout.find_tag(info.tag);
+  if (is_index_media_type(info.manifest.media_type)) {
+    info.index = info.manifest;
+    info.index_manifests = index_manifests(layout, *info.index);
+    info.manifest =
+        select_platform(layout, *info.index, platform ? *platform : running_platform(), "tag " + info.tag);
+  }
   if (info.manifest.media_type != media::manifest)
     throw UsageError("tag '" + info.tag + "' points at " + info.manifest.media_type +
                      ", not an OCI image manifest");
@@ -100,17 +108,23 @@ nlohmann::json to_json(const ImageInfo& info) {
                       {"diffID", l.diff_id},
                       {"annotations", l.descriptor.annotations}});
   }
-  return {{"tag", info.tag},
-          {"manifest", info.manifest.to_json()},
-          {"config", info.config.to_json()},
-          {"platform", platform_json(info.platform)},
-          {"created", info.created},
-          {"layers", layers},
-          {"env", info.env},
-          {"cmd", info.cmd},
-          {"entrypoint", info.entrypoint},
-          {"labels", info.labels},
-          {"annotations", info.annotations}};
+  nlohmann::json out = {{"tag", info.tag},
+                        {"manifest", info.manifest.to_json()},
+                        {"config", info.config.to_json()},
+                        {"platform", platform_json(info.platform)},
+                        {"created", info.created},
+                        {"layers", layers},
+                        {"env", info.env},
+                        {"cmd", info.cmd},
+                        {"entrypoint", info.entrypoint},
+                        {"labels", info.labels},
+                        {"annotations", info.annotations}};
+  if (info.index) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& m : info.index_manifests) list.push_back(m.to_json());
+    out["index"] = {{"digest", info.index->digest.str()}, {"size", info.index->size}, {"manifests", list}};
+  }
+  return out;
 }
 
 }  // namespace ksimg::oci

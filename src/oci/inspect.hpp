@@ -3,6 +3,7 @@
 #pragma once
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct LayerInfo {
 
 struct ImageInfo {
   std::string tag;
+  std::optional<Descriptor> index;  // when the tag names an image index
+  std::vector<Descriptor> index_manifests;
   Descriptor manifest, config;
   Platform platform;
   std::string created;
@@ -30,7 +33,9 @@ struct ImageInfo {
 // An unknown or missing tag is a UsageError listing the tags the layout has.
 std::string resolve_tag(const Layout& layout, const std::string& tag);
 
-ImageInfo inspect_image(const Layout& layout, const std::string& tag);
+// The image `tag` names; when that is an index, its `platform` entry (default: this machine's).
+ImageInfo inspect_image(const Layout& layout, const std::string& tag,
+                        const std::optional<Platform>& platform = std::nullopt);
 nlohmann::json to_json(const ImageInfo& info);
 
 }  // namespace ksimg::oci

@@ -44,6 +44,17 @@ Pin parse_pin(const std::string& file, const std::string& tag, const nlohmann::j
       p.tags.push_back(t.get<std::string>());
     }
   }
+  if (e.contains("platforms")) {
+    if (!e["platforms"].is_object()) throw bad("platforms must map OS/ARCH to {digest, size}");
+    for (const auto& [plat, v] : e["platforms"].items()) {
+      auto pd = v.is_object() && v.contains("digest") && v["digest"].is_string()
+                    ? oci::Digest::try_parse(v["digest"].get<std::string>())
+                    : std::nullopt;
+      if (!pd || !v.contains("size") || !v["size"].is_number_integer())
+        throw bad("platforms." + plat + " needs digest (sha256:<64 hex>) and size");
+      p.platforms[plat] = {*pd, v["size"].get<int64_t>()};
+    }
+  }
   try {
     auto ref = parse_reference(p.reference);
     if (!ref.digest || *ref.digest != p.digest) throw bad("the reference does not end in @" + p.digest.str());
@@ -82,6 +93,8 @@ std::string images_lock_json(const Pins& pins) {
         {"cell", p.cell}, {"reference", p.reference}, {"digest", p.digest.str()}, {"size", p.size}};
     if (!p.compressors.empty()) images[tag]["compressors"] = p.compressors;
     if (!p.tags.empty()) images[tag]["tags"] = p.tags;
+    for (const auto& [plat, pp] : p.platforms)
+      images[tag]["platforms"][plat] = {{"digest", pp.digest.str()}, {"size", pp.size}};
   }
   nlohmann::ordered_json j = {{"schema_version", 1}, {"images", images}};
   return j.dump(2) + "\n";

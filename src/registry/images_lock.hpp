@@ -13,6 +13,11 @@
 
 namespace ksimg::registry {
 
+struct PlatformPin {
+  oci::Digest digest;  // the platform's manifest
+  int64_t size = 0;
+};
+
 struct Pin {
   std::string cell;       // "k4/mipsel" (may be empty for an image that is not a cell's)
   std::string reference;  // "127.0.0.1:5000/ns/kernelsmith:k4-mipsel@sha256:<hex>"
@@ -22,6 +27,9 @@ struct Pin {
   // sorted), e.g. "gzip libdeflate-1.14 level-6 slice-1MiB"; empty for images without them.
   std::vector<std::string> compressors = {};
   std::vector<std::string> tags = {};  // every registry tag pushed: the moving one, then the immutable one
+  // A multi-platform image: `digest` is its index, and this maps each platform ("linux/arm64")
+  // to that platform's manifest. Empty for a single-platform image.
+  std::map<std::string, PlatformPin> platforms = {};
 };
 
 using Pins = std::map<std::string, Pin>;  // image tag -> pin, sorted

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "oci/index.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -46,17 +48,16 @@ bool is_index(const std::string& mt) {
   return mt == oci::media::index || mt == kDockerList;
 }
 
-// The host platform's manifest digest in an index or manifest list.
-std::string pick_platform(const Fetched& idx, const std::string& what) {
+// The manifest digest of platform `host` in an index or manifest list.
+std::string pick_platform(const Fetched& idx, const std::string& what, const oci::Platform& host) {
   auto j = nlohmann::json::parse(idx.bytes, nullptr, false);
-  auto host = oci::Platform::host();
   if (!j.is_discarded() && j.contains("manifests") && j["manifests"].is_array())
     for (const auto& m : j["manifests"]) {
       auto d = oci::Descriptor::from_json(m);
       if (d.platform && d.platform->os == host.os && d.platform->architecture == host.architecture)
         return d.digest.str();
     }
-  throw UsageError(what + " is an index with no " + host.str() + " image");
+  throw UsageError(what + " is an index with no " + host.str() + " image; pick another with --platform");
 }
 
 }  // namespace
@@ -134,28 +135,72 @@ const std::string& manifest_accept() {
   return a;
 }
 
-PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& layout,
-                      const std::string& layout_tag, const PullOptions& opts, TransferEvents* ev) {
-  oci::validate_tag(layout_tag);
-  Session& s = reg.worker_session(0);
-  Fetched m = get_manifest(s, ref.repository, ref.manifest_ref());
-  if (ref.digest && m.digest != *ref.digest)
-    throw IntegrityError(ref.str() + ": the registry sent a manifest hashing to " + m.digest.str() +
-                         "; refusing it, nothing was stored");
-  if (is_index(m.media_type)) {
-    if (ref.digest || opts.manifest_size)
-      throw UsageError(ref.str() + " pins an index; pin the platform manifest");
-    m = get_manifest(s, ref.repository, pick_platform(m, ref.str()));
+namespace {
+
+// One fetched manifest with its blobs.
+struct Got {
+  Fetched m;
+  std::vector<oci::Descriptor> blobs;
+};
+
+// Every child manifest of index `idx`, fetched by digest and checked against its descriptor.
+std::vector<Got> fetch_children(Session& s, const Reference& ref, const Fetched& idx) {
+  auto j = nlohmann::json::parse(idx.bytes, nullptr, false);
+  if (j.is_discarded() || !j.contains("manifests") || !j["manifests"].is_array())
+    throw IntegrityError(ref.str() + " is an index without a manifests list; refusing it");
+  std::vector<Got> out;
+  for (const auto& e : j["manifests"]) {
+    auto d = oci::Descriptor::from_json(e);
+    Fetched c = get_manifest(s, ref.repository, d.digest.str());
+    if (c.digest != d.digest || static_cast<int64_t>(c.bytes.size()) != d.size)
+      throw IntegrityError(ref.str() + ": manifest " + d.digest.str() + " arrived as " + c.digest.str() +
+                           "; refusing it, nothing was stored");
+    if (c.media_type.empty()) c.media_type = d.media_type;
+    out.push_back({c, manifest_blobs(c.bytes)});
   }
+  return out;
+}
+
+// The manifests to store: an index with all its children (kept whole), or one manifest (a
+// platform picked out of an index when `platform` is set).
+std::vector<Got> resolve(Session& s, const Reference& ref, Fetched m, const PullOptions& opts) {
   if (opts.manifest_size && static_cast<int64_t>(m.bytes.size()) != *opts.manifest_size)
     throw IntegrityError(ref.str() + ": the manifest has " + std::to_string(m.bytes.size()) +
                          " bytes, the pin says " + std::to_string(*opts.manifest_size) +
                          "; refusing it, nothing was stored");
+  if (is_index(m.media_type) && opts.platform)
+    m = get_manifest(s, ref.repository, pick_platform(m, ref.str(), *opts.platform));
+  if (is_index(m.media_type)) {
+    auto out = fetch_children(s, ref, m);
+    out.push_back({m, {}});
+    return out;
+  }
   if (m.media_type.empty()) m.media_type = std::string(oci::media::manifest);
   auto blobs = manifest_blobs(m.bytes);
+  return {{m, blobs}};
+}
+
+}  // namespace
+
+PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& layout,
+                      const std::string& layout_tag, const PullOptions& opts, TransferEvents* ev) {
+  oci::validate_tag(layout_tag);
+  Session& s = reg.worker_session(0);
+  Fetched top = get_manifest(s, ref.repository, ref.manifest_ref());
+  if (ref.digest && top.digest != *ref.digest)
+    throw IntegrityError(ref.str() + ": the registry sent a manifest hashing to " + top.digest.str() +
+                         "; refusing it, nothing was stored");
+  auto parts = resolve(s, ref, top, opts);
+  const Fetched& m = parts.back().m;
+  std::vector<oci::Descriptor> blobs;
+  std::set<oci::Digest> seen;
+  for (const auto& p : parts)
+    for (const auto& d : p.blobs)
+      if (seen.insert(d.digest).second) blobs.push_back(d);
   PullResult res{
       layout_tag, "", {m.media_type, m.digest, static_cast<int64_t>(m.bytes.size()), {}, std::nullopt},
-      {},         0,  0};
+      {},         {}, 0,
+      0};
   res.reference =
       reg.name() + "/" + ref.repository + (ref.tag.empty() ? "" : ":" + ref.tag) + "@" + m.digest.str();
   res.blobs.resize(blobs.size());
@@ -164,8 +209,8 @@ PullResult pull_image(Registry& reg, const Reference& ref, const oci::Layout& la
     if (tmps[i]) layout.commit_blob(*tmps[i], blobs[i].digest, blobs[i].size);
     (tmps[i] ? res.bytes_received : res.bytes_skipped) += static_cast<uint64_t>(blobs[i].size);
   }
-  auto stored = layout.put_blob(m.bytes, m.media_type);
-  res.manifest.digest = stored.digest;
+  for (const auto& p : parts) layout.put_blob(p.m.bytes, p.m.media_type);  // children before the index
+  if (parts.size() > 1) res.children = oci::index_manifests(layout, res.manifest);
   layout.set_tag(layout_tag, res.manifest);
   return res;
 }

@@ -1,8 +1,8 @@
 // Pulling an image into the OCI layout (distribution-spec v1.1 "Pull"): the manifest (OCI or
-// Docker schema 2; an index or manifest list resolves to the host platform's manifest), then
-// config and layers. Every blob is written to a temp file in the layout and checked against
-// its digest AND size; only when all of them are intact are they moved into blobs/ and the tag
-// set, so corrupt bytes are refused (IntegrityError) and nothing is stored.
+// Docker schema 2), then config and layers. An index (or manifest list) is kept whole, every
+// platform's manifest with it, unless PullOptions::platform picks one. Every blob is written to a temp file
+// in the layout and checked against its digest AND size; only when all of them are intact are they moved into
+// blobs/ and the tag set, so corrupt bytes are refused (IntegrityError) and nothing is stored.
 #pragma once
 #include <optional>
 #include <string>
@@ -17,14 +17,17 @@ namespace ksimg::registry {
 
 struct PullOptions {
   int jobs = 4;
-  std::optional<int64_t> manifest_size;  // from a pin: the manifest must have this size
+  std::optional<int64_t> manifest_size;  // from a pin: the manifest (or index) must have this size
+  // For an index: keep only this platform's manifest. Unset: keep the index and every child.
+  std::optional<oci::Platform> platform = std::nullopt;
 };
 
 struct PullResult {
   std::string layout_tag;
-  std::string reference;  // with the digest
-  oci::Descriptor manifest;
-  std::vector<BlobResult> blobs;  // action uploaded = downloaded, skipped = already in the layout
+  std::string reference;                  // with the digest
+  oci::Descriptor manifest;               // the manifest, or the index kept whole
+  std::vector<oci::Descriptor> children;  // an index's manifests (with platform); empty otherwise
+  std::vector<BlobResult> blobs;          // action uploaded = downloaded, skipped = already in the layout
   uint64_t bytes_received = 0, bytes_skipped = 0;
 };
 

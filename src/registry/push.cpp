@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "oci/index.hpp"
 #include "registry/pull.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -130,10 +131,11 @@ void check_immutable(Session& s, const std::string& repo, const std::vector<std:
   for (const auto& t : tags) {
     auto have = tag_digest(s, repo, t);
     if (!have.empty() && have != d.str())
-      throw Error(static_cast<Exit>(kImmutableTagExit), s.registry().name() + "/" + repo + ":" + t + " is immutable and names " +
-                                      have + ", not " + d.str() +
-                                      "; immutable tags never move: find why the same inputs gave another "
-                                      "image, or push to another repository");
+      throw Error(static_cast<Exit>(kImmutableTagExit),
+                  s.registry().name() + "/" + repo + ":" + t + " is immutable and names " + have + ", not " +
+                      d.str() +
+                      "; immutable tags never move: find why the same inputs gave another "
+                      "image, or push to another repository");
   }
 }
 
@@ -158,20 +160,73 @@ std::vector<BlobResult> push_blobs(Registry& reg, const oci::Layout& layout, con
 
 }  // namespace
 
-PushResult push_image(Registry& reg, const oci::Layout& layout, const PushRequest& req,
-                      const PushOptions& opts, TransferEvents* ev) {
-  auto m = layout.find_tag(req.layout_tag);
-  if (!m) throw UsageError(layout.root().string() + " has no image tagged " + req.layout_tag);
+namespace {
+
+// One manifest to send: its descriptor, exact bytes and the blobs it references.
+struct Part {
+  oci::Descriptor desc;
+  std::string bytes;
+  std::vector<oci::Descriptor> blobs;
+};
+
+// The manifests behind a layout tag: the manifest alone, or every child of an index and then
+// the index itself (last, with no blobs of its own). Blobs are checked to be in the layout.
+std::vector<Part> parts_of(const oci::Layout& layout, const std::string& tag) {
+  auto m = layout.find_tag(tag);
+  if (!m) throw UsageError(layout.root().string() + " has no image tagged " + tag);
+  std::vector<Part> parts;
+  if (oci::is_index_media_type(m->media_type))
+    for (auto& c : oci::index_manifests(layout, *m)) {
+      std::string b = layout.read_blob(c);
+      parts.push_back({c, b, manifest_blobs(b)});
+    }
   std::string bytes = layout.read_blob(*m);
-  auto blobs = manifest_blobs(bytes);
+  parts.push_back({*m, bytes, parts.empty() ? manifest_blobs(bytes) : std::vector<oci::Descriptor>{}});
   oci::Layout quick = layout;
   quick.verify_existing = false;  // the registry checks every digest; sizes are checked here
-  for (const auto& d : blobs)
-    if (!quick.has_blob(d.digest, d.size))
-      throw IntegrityError("blob " + d.digest.str() + " of " + req.layout_tag + " is missing from " +
-                           layout.root().string() + "; build the image again");
-  PushResult res{req.layout_tag, req.repository, "", *m, {}, 0, 0};
-  check_immutable(reg.worker_session(0), req.repository, req.immutable_tags, m->digest);
+  for (const auto& p : parts)
+    for (const auto& d : p.blobs)
+      if (!quick.has_blob(d.digest, d.size))
+        throw IntegrityError("blob " + d.digest.str() + " of " + tag + " is missing from " +
+                             layout.root().string() + "; build the image again");
+  return parts;
+}
+
+std::vector<oci::Descriptor> all_blobs(const std::vector<Part>& parts) {
+  std::vector<oci::Descriptor> out;
+  std::set<oci::Digest> seen;
+  for (const auto& p : parts)
+    for (const auto& d : p.blobs)
+      if (seen.insert(d.digest).second) out.push_back(d);
+  return out;
+}
+
+// Every manifest by digest (an index's children before the index), then the index or
+// manifest under each tag in `todo`.
+void put_manifests(Registry& reg, const oci::Layout& layout, const PushRequest& req, const PushOptions& opts,
+                   const std::vector<Part>& parts, const std::vector<std::string>& todo) {
+  Session* s = &reg.worker_session(0);
+  auto blobs = all_blobs(parts);
+  auto recheck = [&] {  // every blob again: HEAD, and a fresh upload of any the registry lacks
+    for (const auto& d : blobs)
+      if (!blob_exists(*s, req.repository, d.digest, repository_scope(req.repository, true)))
+        push_blob(*s, req.repository, d, layout.blob_path(d.digest), opts.upload);
+  };
+  for (const auto& p : parts) put_manifest(*s, req.repository, p.desc.digest.str(), p.desc, p.bytes, recheck);
+  for (const auto& t : todo)
+    put_manifest(*s, req.repository, t, parts.back().desc, parts.back().bytes, recheck);
+}
+
+}  // namespace
+
+PushResult push_image(Registry& reg, const oci::Layout& layout, const PushRequest& req,
+                      const PushOptions& opts, TransferEvents* ev) {
+  auto parts = parts_of(layout, req.layout_tag);
+  const oci::Descriptor top = parts.back().desc;
+  auto blobs = all_blobs(parts);
+  PushResult res{req.layout_tag, req.repository, "", top, {}, {}, 0, 0};
+  for (size_t i = 0; i + 1 < parts.size(); ++i) res.children.push_back(parts[i].desc);
+  check_immutable(reg.worker_session(0), req.repository, req.immutable_tags, top.digest);
   res.blobs = push_blobs(reg, layout, req.repository, blobs, opts, ev);
   Session* s = &reg.worker_session(0);
   for (const auto& b : res.blobs)           // all blobs first, verified, before the manifest that needs them
@@ -186,15 +241,9 @@ PushResult push_image(Registry& reg, const oci::Layout& layout, const PushReques
   tags.insert(tags.end(), req.immutable_tags.begin(), req.immutable_tags.end());
   std::vector<std::string> todo;
   for (const auto& t : tags)
-    if (!tag_points_at(*s, req.repository, t, m->digest)) todo.push_back(t);
-  auto recheck = [&] {  // every blob again: HEAD, and a fresh upload of any the registry lacks
-    for (const auto& d : blobs)
-      if (!blob_exists(*s, req.repository, d.digest, repository_scope(req.repository, true)))
-        push_blob(*s, req.repository, d, layout.blob_path(d.digest), opts.upload);
-  };
-  if (!todo.empty()) put_manifest(*s, req.repository, m->digest.str(), *m, bytes, recheck);
-  for (const auto& t : todo) put_manifest(*s, req.repository, t, *m, bytes, recheck);
-  res.reference = reg.name() + "/" + req.repository + ":" + tags.front() + "@" + m->digest.str();
+    if (!tag_points_at(*s, req.repository, t, top.digest)) todo.push_back(t);
+  if (!todo.empty()) put_manifests(reg, layout, req, opts, parts, todo);
+  res.reference = reg.name() + "/" + req.repository + ":" + tags.front() + "@" + top.digest.str();
   return res;
 }
 

@@ -1,7 +1,8 @@
 // Pushing an image from the OCI layout to a registry (distribution-spec v1.1 "Push"): every
 // blob (config and layers) first, `jobs` at a time, each on its own Session; then every blob
 // verified by HEAD; then the manifest PUT by digest and only then under each tag, so a tag
-// never points at a manifest whose blobs are not all there.
+// never points at a manifest whose blobs are not all there. A multi-platform image (an image
+// index) sends every child manifest by digest, then the index by digest, then its tags.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -31,9 +32,9 @@ struct PushOptions {
 };
 
 struct PushRequest {
-  std::string layout_tag;        // the image in the layout
-  std::string repository;        // "ns/kernelsmith"
-  std::vector<std::string> tags; // registry tags to set (default: layout_tag)
+  std::string layout_tag;         // the image in the layout
+  std::string repository;         // "ns/kernelsmith"
+  std::vector<std::string> tags;  // registry tags to set (default: layout_tag)
   // Tags that must never move: each is set like `tags`, but when the registry already has
   // it on another manifest the push stops before sending anything (Error, kImmutableTagExit).
   std::vector<std::string> immutable_tags = {};
@@ -41,9 +42,10 @@ struct PushRequest {
 
 struct PushResult {
   std::string layout_tag, repository;
-  std::string reference;  // "REG/ns/kernelsmith:tag@sha256:..."
-  oci::Descriptor manifest;
-  std::vector<BlobResult> blobs;  // config first, then layers in manifest order
+  std::string reference;                  // "REG/ns/kernelsmith:tag@sha256:..."
+  oci::Descriptor manifest;               // the manifest, or the index of a multi-platform image
+  std::vector<oci::Descriptor> children;  // an index's manifests (with platform); empty otherwise
+  std::vector<BlobResult> blobs;          // config first, then layers in manifest order (every child's, once)
   uint64_t bytes_sent = 0, bytes_skipped = 0;
 };
 

@@ -43,13 +43,14 @@ std::string local_name(const std::string& tag) {
   return "localhost/kernelsmith:" + tag;
 }
 
-std::string load(const std::filesystem::path& layout, const std::string& tag) {
+std::string load(const std::filesystem::path& layout, const std::string& tag, const std::string& arch) {
   require("skopeo", "skopeo");
   require_podman();
   std::string name = local_name(tag);
-  std::vector<std::string> argv{"skopeo", "copy", "--quiet",
-                                "oci:" + std::filesystem::absolute(layout).string() + ":" + tag,
-                                "containers-storage:" + name};
+  std::vector<std::string> argv{"skopeo"};
+  if (!arch.empty()) argv.insert(argv.end(), {"--override-arch", arch});
+  argv.insert(argv.end(), {"copy", "--quiet", "oci:" + std::filesystem::absolute(layout).string() + ":" + tag,
+                           "containers-storage:" + name});
   auto r = subprocess::run(argv);
   if (!r.ok())
     throw RuntimeError("cannot load " + tag + " into podman: " + subprocess::describe_failure(argv, r));

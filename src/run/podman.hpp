@@ -46,7 +46,9 @@ void require_podman();
 std::string local_name(const std::string& tag);
 
 // Copies `tag` of the layout at `layout` into podman's storage as local_name(tag); returns it.
-std::string load(const std::filesystem::path& layout, const std::string& tag);
+// When `tag` is a multi-platform image (an index), `arch` ("amd64", "arm64") picks the
+// platform; empty = this machine's.
+std::string load(const std::filesystem::path& layout, const std::string& tag, const std::string& arch = "");
 
 // Runs `argv` in `image` (never pulls: the image must be local). Returns the result; a
 // failure to start podman is a RuntimeError, a non-zero exit is the caller's to judge.

@@ -43,6 +43,11 @@ CASES=$(cat <<TABLE
 2|image build --layer $T/missing --tag t --layout $T/o|missing
 2|image build --layer $T/empty --tag 'bad tag!' --layout $T/o|tag
 2|image build --layer $T/junk.tar --tag t --layout $T/o|junk.tar
+2|image index --layout $T/o --tag t|manifest
+2|kbuild 5.10.1 --arch mipsel --platform linux/s390x|unsupported platform 'linux/s390x'
+2|kbuild 5.10.1 --arch mipsel --platform linux/arm64/v9|unsupported platform 'linux/arm64/v9'
+2|pull $DEAD/ns/kernelsmith:t --platform linux/arm|unsupported platform 'linux/arm'
+2|load --tag t --platform linux/s390x --layout $T/o|unsupported platform
 2|image build --layer $T/empty --tag t --layout $T/o --env NOEQUALS|NOEQUALS
 2|image build --layer $T/empty --tag t --layout $T/o --platform x|platform
 2|image build --layer $T/empty --tag t --layout $T/o --source-date-epoch yesterday|yesterday
