@@ -49,8 +49,12 @@ expect 2 'unknown target "bogus" in --targets \(allowed: vmlinux image' kbuild 5
 grep -qE "building it|kernel source:" "$T/err" && fail "--targets bogus got past the image/source step: $(cat "$T/err")"
 mkdir -p "$T/nopodman"
 for t in skopeo; do ln -s "$(command -v $t)" "$T/nopodman/$t"; done
+# With neither podman nor bwrap on PATH: --runtime auto names both missing packages, --runtime
+# podman names podman's.
+EXPECT_PATH="$T/nopodman" expect 1 "no runtime here: podman is not installed.*apt-get install bubblewrap" \
+  kbuild 5.10.223 --arch mipsel --source "$T"
 EXPECT_PATH="$T/nopodman" expect 1 "podman is not installed.*apt-get install podman" kbuild 5.10.223 --arch mipsel \
-  --source "$T"
+  --source "$T" --runtime podman
 
 # The fixture mirror and a tree from it (kept between runs).
 KSIMG_KERNEL_DEBS=${KSIMG_KERNEL_DEBS:-$W/debs} "$KSIMG_SRC/scripts/make-kernel-mirror" "$W/mirror" 5.10.223 >/dev/null \
