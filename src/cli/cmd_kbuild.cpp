@@ -1,4 +1,4 @@
-// `ksimg kbuild VERSION --arch A [...]` on the host (issue 6 item 6): resolves the cell as
+// `ksimg kbuild VERSION --arch A [...]` on the host: resolves the cell as
 // `ksimg resolve` does, finds its image (--image, the images.lock.json pin, the layout's tag,
 // or builds it as `ksimg build --cell` does), gets the kernel source on the host, and runs the
 // in-image kbuild with podman or the built-in runtime (src/hostbuild, run::Runtime), exiting

@@ -1,4 +1,4 @@
-// `ksimg push` (issue 5): cell images from the OCI layout (built first when missing) to
+// `ksimg push`: cell images from the OCI layout (built first when missing) to
 // REG/NS/kernelsmith:<tag> with registry::push_image (distribution-spec v1.1 push: blobs,
 // then the manifest by digest, then tags), recording each pin in images.lock.json.
 #include <iostream>

@@ -1,5 +1,5 @@
-// `ksimg kbuild` on the host, the parts that do not bind flags (see kbuild_host.hpp; issue 6
-// item 6): the kernel source (given, or downloaded from a kernel.org-layout mirror and
+// `ksimg kbuild` on the host, the parts that do not bind flags (see kbuild_host.hpp): the
+// kernel source (given, or downloaded from a kernel.org-layout mirror and
 // verified against sha256sums.asc, src/kbuild/mirror.hpp), and the podman invocation that runs
 // the in-image kbuild with the source read-only, output and ccache read-write, network off.
 #include "hostbuild/kbuild_host.hpp"

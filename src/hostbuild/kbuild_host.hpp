@@ -1,4 +1,4 @@
-// `ksimg kbuild` on the host (issue 6 item 6): the pieces between the command line and podman.
+// `ksimg kbuild` on the host : the pieces between the command line and the runtime.
 // The kernel source comes from the user (a tree or a tarball) or is downloaded here from a
 // kernel.org-layout mirror, verified against the directory's sha256sums.asc and kept in the
 // download cache, because the build itself runs with --network=none. The image is --image,

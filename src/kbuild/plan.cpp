@@ -1,6 +1,6 @@
 // The build plan (see plan.hpp): quirks from matrix/quirks.json turned into make variables,
-// environment, compiler wrappers and config steps. Facts: shared/reference/kernelsmith-facts.md
-// §2.2 (boot images), §2.3 (defconfigs), §4.2-§4.4 (build sequence, era quirks, -Wno-error).
+// environment, compiler wrappers and config steps. The boot image names and defconfigs per arch
+// are matrix/arches.json's; the build sequence is kernelsmith's kernel.nix.
 #include "kbuild/plan.hpp"
 
 #include <sched.h>

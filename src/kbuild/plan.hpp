@@ -1,4 +1,4 @@
-// What `kbuild build` will do, computed before anything runs (issue 6 items 2-4): the quirks
+// What `kbuild build` will do, computed before anything runs: the quirks
 // that apply, the make command line and environment, the compiler wrappers, the config steps
 // and the targets. `--dry-run` prints it; the build executes it. Pure: no I/O.
 #pragma once

@@ -1,5 +1,5 @@
 // Loads and validates matrix/*.json and recipes/*.json (schemas: matrix/README.md,
-// recipes/README.md; facts: shared/reference/kernelsmith-facts.md §1-§3).
+// recipes/README.md, where each value's source is given).
 #include "matrix/data.hpp"
 
 #include <algorithm>

@@ -1,8 +1,8 @@
-// Boot tests (issue 7): boot a built kernel in the cell's qemu-system-* with the machine, cpu,
+// Boot tests: boot a built kernel in the cell's qemu-system-* with the machine, cpu,
 // memory, console, dtb and command line of matrix/arches.json (`boot.<era>`), no root file
 // system, for a bounded time. Success is the root-fs panic marker (arches.json
 // boot_success_regex): the kernel came up far enough to look for its root. The qemu command
-// follows the kernelsmith boot harness (../shared/reference/kernelsmith-facts.md §2.4).
+// follows kernelsmith's boot harness (its qemu machine, cpu and console per arch).
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-// Host side of `ksimg kbuild` (src/hostbuild/kbuild_host.hpp, src/run/podman.hpp; issue 6 item 6):
+// Host side of `ksimg kbuild` (src/hostbuild/kbuild_host.hpp, src/run/podman.hpp):
 // the podman command line (mounts, caller's ownership, network off, flags passed through),
 // the source given or downloaded from a kernel.org-layout mirror served by an in-process
 // cpp-httplib server (sums checked, gz fallback, wrong bytes refused, nothing listed), and

@@ -1,4 +1,4 @@
-// kbuild: the program inside every kernelsmith cell image (issue 6). `kbuild [build] VERSION`
+// kbuild: the program inside every kernelsmith cell image. `kbuild [build] VERSION`
 // builds a kernel with this image's toolchain (docs/kbuild.md), `kbuild module DIR` builds an
 // out-of-tree module against a devel tree, `kbuild info` reports the image's cell and
 // toolchain, `kbuild check VERSION` whether a kernel version belongs to it.
