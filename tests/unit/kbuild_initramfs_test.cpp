@@ -78,7 +78,7 @@ TEST_CASE("uname -m prefixes per cell") {
   CHECK(uname_machine_prefix(plan_for("k6", "x86_64", "debian-trixie-gcc13-x86_64")) == "x86_64");
 }
 
-TEST_CASE("initramfs target: alone it needs no vmlinux; the plan knows the libc; the init source is data") {
+TEST_CASE("initramfs target: alone it needs no vmlinux, the plan knows the libc, the init source is data") {
   auto p = plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel", {"initramfs"});
   CHECK(p.targets == std::vector<std::string>{"initramfs"});
   CHECK(p.libc.rfind("glibc 2.31", 0) == 0);

@@ -67,7 +67,7 @@ TEST_CASE("reproduce.sh: runs ksimg kbuild with the pinned inputs") {
   CHECK(files::read(t.path() / "re/reproduce.config") == "CONFIG_MIPS=y\n");
 }
 
-TEST_CASE("reproduce.sh: a local tarball is checked against the sha256; the output dir must differ") {
+TEST_CASE("reproduce.sh: a local tarball is checked against the sha256, and the output dir must differ") {
   TempDir t("repro");
   files::write_atomic(t.path() / "linux.tar.xz", "not the kernel");
   CHECK(run_script(t.path(), facts(), "re", "KSIMG_SOURCE=" + (t.path() / "linux.tar.xz").string()) == 3);

@@ -72,7 +72,7 @@ TEST_CASE("tuxmake: the documented key set, and what tuxrun --tuxmake reads") {
   CHECK(doc["artifacts"].contains("vmlinux"));
 }
 
-TEST_CASE("tuxmake: vmlinux is the kernel when no boot image was built; a failed target fails") {
+TEST_CASE("tuxmake: vmlinux is the kernel when no boot image was built, and a failed target fails") {
   TempDir t("tux");
   json doc = sample();
   doc["targets"]["modules"]["status"] = "failed";

@@ -233,7 +233,7 @@ struct FakeMirror : layers::SourceMirror {
 
 }  // namespace
 
-TEST_CASE("cache: the source mirror first; wrong bytes from it refused, the URLs used") {
+TEST_CASE("cache: the source mirror first, wrong bytes from it refused, the URLs used") {
   Server s;
   auto tr = http::make_transport();
   TempDir t("cache");
