@@ -65,23 +65,44 @@ const fs::path& Store::root() const {
   return impl_->root;
 }
 
+namespace {
+
+// Creates the repo at `repo_dir` atomically: ostree_repo_create writes `config` before
+// `objects/`, so a kill in between would leave a repo that every later open and fsck refuses.
+// It is made in a locked temp dir and renamed into place; a half-made repo from before (config
+// but no objects dir: nothing can have been imported into it) is replaced.
+void create_repo(const fs::path& root, const fs::path& repo_dir) {
+  std::error_code ec;
+  if (fs::exists(repo_dir / "config", ec) && fs::is_directory(repo_dir / "objects", ec)) return;
+  detail::Scratch scratch(root, "repo-create");
+  fs::path staging = scratch.path() / "repo";
+  GFile* path = g_file_new_for_path(staging.c_str());
+  OstreeRepo* repo = ostree_repo_new(path);
+  g_object_unref(path);
+  GError* err = nullptr;
+  gboolean ok = ostree_repo_create(repo, OSTREE_REPO_MODE_BARE_USER_ONLY, nullptr, &err);
+  g_object_unref(repo);
+  detail::check(ok, err, "cannot create the store's repo " + repo_dir.string());
+  fs::remove_all(repo_dir);
+  fs::rename(staging, repo_dir);
+}
+
+}  // namespace
+
 Store Store::open(const fs::path& root) {
   auto impl = std::make_unique<Impl>();
   impl->root = fs::absolute(root);
   fs::create_directories(impl->root / "images");
   fs::path repo_dir = impl->root / "repo";
-  GFile* path = g_file_new_for_path(repo_dir.c_str());
-  impl->repo = ostree_repo_new(path);
-  g_object_unref(path);
   GError* err = nullptr;
   {
     files::FileLock lock(impl->root / "create.lock");  // two first runs: one creates, one opens
-    if (!fs::exists(repo_dir / "config"))
-      detail::check(ostree_repo_create(impl->repo, OSTREE_REPO_MODE_BARE_USER_ONLY, nullptr, &err), err,
-                    "cannot create the store's repo " + repo_dir.string());
-    else
-      detail::check(ostree_repo_open(impl->repo, nullptr, &err), err,
-                    "cannot open the store's repo " + repo_dir.string());
+    create_repo(impl->root, repo_dir);
+    GFile* path = g_file_new_for_path(repo_dir.c_str());
+    impl->repo = ostree_repo_new(path);
+    g_object_unref(path);
+    detail::check(ostree_repo_open(impl->repo, nullptr, &err), err,
+                  "cannot open the store's repo " + repo_dir.string());
   }
   detail::sweep(impl->root);
   return Store(std::move(impl));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kill -9 of `ksimg store checkout` at random points while it imports layers into the tree store
+# kill -9 of `ksimg store checkout` at random points while it creates the repo, imports layers into the tree store
 # and checks the image out: after every kill `ostree fsck` accepts the repo and `ksimg store
 # fsck` finds nothing; a layer ref only ever names a complete commit; the next run sweeps the
 # killed run's temp dirs, finishes the image and its checkout matches the layers' files.
@@ -16,7 +16,7 @@ for i in 1 2 3; do for j in $(seq 40); do head -c 200000 /dev/urandom >"$T/src/t
   >/dev/null || fail "image build"
 
 kills=0
-for delay in 0.05 0.15 0.3 0.5 0.8 1.2; do
+for delay in 0.01 0.03 0.05 0.15 0.3 0.5 0.8 1.2; do  # the first ones land in the repo creation
   "$KSIMG" -q store checkout --layout "$T/oci" --tag crash >/dev/null 2>&1 &
   pid=$!
   sleep "$delay"
