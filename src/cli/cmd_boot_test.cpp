@@ -1,14 +1,16 @@
 // `ksimg boot-test OUT_DIR`: boots the kernel that `kbuild` wrote into OUT_DIR in
 // the cell's qemu (run/boot.hpp), prints the `Linux version` banner and the verdict, and
-// records them in OUT_DIR/metadata.json under "boot". `--kernel FILE --cell ERA/ARCH` boots
-// any kernel image without a kbuild output directory. `ksimg kbuild --boot-test` calls the same
-// code (boot_test.hpp).
+// records them in OUT_DIR/metadata.json under "boot". With OUT_DIR/initramfs.cpio.gz (kbuild's
+// initramfs target) or --initramfs FILE it boots to userspace; otherwise to the root-fs panic.
+// `--kernel FILE --cell ERA/ARCH` boots any kernel image without a kbuild output directory.
+// `ksimg kbuild --boot-test` calls the same code (boot_test.hpp).
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/boot_test.hpp"
 #include "cli/commands.hpp"
 #include "matrix/data.hpp"
+#include "oci/cpio_check.hpp"
 #include "run/boot.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
@@ -21,10 +23,26 @@ namespace ksimg::cli {
 namespace {
 
 struct BootOpts {
-  std::string out, kernel, cell, log;
+  std::string out, kernel, cell, log, initramfs, expect, append;
   int timeout = 0;
-  bool json = false;
+  bool json = false, no_initramfs = false;
 };
+
+// The initramfs to boot: --initramfs, else OUT/initramfs.cpio.gz when kbuild made one (unless
+// --no-initramfs); empty for a root-fs boot. A user's file must be a cpio archive.
+std::string pick_initramfs(const BootOpts& o) {
+  if (!o.initramfs.empty()) {
+    if (o.no_initramfs) throw UsageError("--initramfs and --no-initramfs exclude each other; drop one");
+    auto c = oci::inspect_cpio(o.initramfs);
+    if (!c.has_init)
+      log::warn("--initramfs " + o.initramfs + " has no /init at its top (" + std::to_string(c.entries) +
+                " members): the kernel will look for /sbin/init, then panic");
+    return fs::absolute(o.initramfs).string();
+  }
+  if (o.no_initramfs || o.out.empty()) return "";
+  fs::path own = fs::path(o.out) / "initramfs.cpio.gz";
+  return fs::exists(own) ? fs::absolute(own).string() : "";
+}
 
 nlohmann::ordered_json read_metadata(const fs::path& file) {
   auto text = files::read_if_exists(file);
@@ -77,6 +95,13 @@ run::BootResult boot_and_record(BootOpts& o) {
   auto plan = run::plan_boot(m, o.cell.substr(0, slash), o.cell.substr(slash + 1), o.kernel, dir / "dtbs",
                              built_with_boot_config(meta));
   if (o.timeout > 0) plan.timeout_seconds = o.timeout;
+  if (auto initrd = pick_initramfs(o); !initrd.empty())
+    run::use_initramfs(plan, {initrd, o.expect, o.append});
+  else if (!o.expect.empty())
+    throw UsageError("--expect needs an initramfs (--initramfs FILE, or OUT_DIR/initramfs.cpio.gz from kbuild "
+                     "--targets ...,initramfs): without one the kernel stops at the root-fs panic");
+  else
+    run::append_cmdline(plan, o.append);
   fs::path log_file = o.log.empty() ? dir / "boot.log" : fs::path(o.log);
   log::info("boot-test " + plan.cell + ": " + plan.qemu + ", up to " + std::to_string(plan.timeout_seconds) +
             " s, console in " + log_file.string());
@@ -88,7 +113,8 @@ run::BootResult boot_and_record(BootOpts& o) {
   if (o.json)
     std::cout << run::boot_record(plan, r).dump(2) << "\n";
   else
-    std::cout << plan.cell << ": boot " << r.status << (r.banner.empty() ? "" : "\n  " + r.banner)
+    std::cout << plan.cell << ": boot " << r.status << " (" << r.verdict << ")"
+              << (r.banner.empty() ? "" : "\n  " + r.banner)
               << (r.marker.empty() ? "" : "\n  marker: " + r.marker) << (r.reason.empty() ? "" : "\n  " + r.reason)
               << "\n";
   return r;
@@ -97,7 +123,8 @@ run::BootResult boot_and_record(BootOpts& o) {
 void run_boot(BootOpts o) {
   auto r = boot_and_record(o);
   if (!r.ok() && r.status != "build-only")
-    throw RuntimeError("boot test of " + o.cell + " " + r.status + ": " + r.reason + " (log: " + r.log.string() + ")");
+    throw RuntimeError("boot test of " + o.cell + " " + r.status + " (" + r.verdict + "): " + r.reason +
+                       " (log: " + r.log.string() + ")");
 }
 
 }  // namespace
@@ -110,21 +137,35 @@ run::BootResult boot_output_dir(const std::string& out_dir) {
 
 void add_boot_test(CLI::App& app) {
   auto o = std::make_shared<BootOpts>();
-  auto* sub = app.add_subcommand("boot-test", "Boot a built kernel in the cell's qemu until it looks for its root fs");
+  auto* sub = app.add_subcommand("boot-test",
+                                 "Boot a built kernel in the cell's qemu: to userspace with an initramfs, else to the root-fs panic");
   sub->add_option("OUT_DIR", o->out, "Output directory of a kbuild run (has metadata.json, the boot image, dtbs/)");
   sub->add_option("--kernel", o->kernel, "Boot this kernel image instead of OUT_DIR's");
   sub->add_option("--cell", o->cell, "ERA/ARCH whose qemu settings to use (default: OUT_DIR's metadata.json)");
   sub->add_option("--timeout", o->timeout, "Seconds before giving up (default: matrix/arches.json, 240)")
       ->check(CLI::Range(1, 86400));
   sub->add_option("--log", o->log, "Where the console log goes (default: OUT_DIR/boot.log)");
+  sub->add_option("--initramfs", o->initramfs,
+                  "Boot with this cpio (newc, optionally gzip/xz/zstd) as the initramfs: a firmware's "
+                  "rootfs, your own init (default: OUT_DIR/initramfs.cpio.gz when kbuild made one)");
+  sub->add_option("--expect", o->expect,
+                  "With an initramfs: pass when a console line matches this extended regex "
+                  "(default: the KSIMG-USERSPACE-OK line of kbuild's own init)");
+  sub->add_option("--append", o->append, "Add these arguments to the kernel command line (after the console)");
+  sub->add_flag("--no-initramfs", o->no_initramfs, "Boot without OUT_DIR's initramfs, to the root-fs panic");
   sub->add_flag("--json", o->json, "Print the result as JSON");
   sub->footer(
-      "No root file system is given on purpose: success is the kernel's root-fs panic (the\n"
-      "marker regex in matrix/arches.json), which proves it booted through driver init.\n"
+      "Verdicts (metadata.json boot.verdict): userspace (the initramfs's init printed its marker\n"
+      "or a line matched --expect), root-fs (no initramfs: the kernel booted through driver init\n"
+      "and panicked looking for its root fs, the marker regex in matrix/arches.json),\n"
+      "init-failed (the kernel could not run /init or /init died: the kernel's words and what\n"
+      "they mean), failed, timeout, build-only (qemu cannot boot this cell).\n"
       "Examples:\n"
-      "  ksimg boot-test out/                       # after ksimg kbuild 5.10.223 --arch mipsel -o out --boot-config\n"
+      "  ksimg boot-test out/     # after ksimg kbuild 5.10.223 --arch mipsel -o out --boot-config --targets vmlinux,initramfs\n"
+      "  ksimg boot-test out/ --initramfs rootfs.cpio.gz --expect 'login:' --append 'rdinit=/sbin/init'\n"
       "  ksimg boot-test --kernel vmlinuz --cell k6/x86_64 --timeout 60\n"
-      "Exit codes: 0 booted (or the cell is build-only), 1 boot failed or timed out, 2 usage, 4 bad metadata.");
+      "Exit codes: 0 booted (or the cell is build-only), 1 boot failed, init failed or timed out,\n"
+      "2 usage (bad flags, a missing file, --initramfs not a cpio, --expect not a regex), 4 bad metadata.");
   sub->callback([o] { run_boot(*o); });
 }
 

@@ -177,7 +177,13 @@ Invocation plan_invocation(const Request& r, const matrix::Version& v, const Sou
   add_repeated(a, "--disable", r.disable);
   for (const auto& f : r.fragments) a.insert(a.end(), {"--fragment", mount_input(o, f, "--fragment file")});
   if (r.config_strict) a.push_back("--config-strict");
-  if (!r.targets.empty()) a.insert(a.end(), {"--targets", r.targets});
+  if (!r.targets.empty())
+    a.insert(a.end(), {"--targets", r.targets});
+  else if (r.boot_test) {  // the boot runs on the host; the image builds the initramfs it boots
+    std::string list;
+    for (const auto& t : kbuild::default_targets(true)) list += (list.empty() ? "" : ",") + t;
+    a.insert(a.end(), {"--targets", list});
+  }
   if (r.jobs > 0) a.insert(a.end(), {"--jobs", std::to_string(r.jobs)});
   if (r.force) a.push_back("--force");
   if (r.dry_run) a.push_back("--dry-run");

@@ -118,11 +118,17 @@ std::string Plan::wrapper_specs() const {
   return "*self_spec:\n+" + flags + "\n\n";
 }
 
+std::vector<std::string> default_targets(bool boot_test) {
+  std::vector<std::string> t = {"vmlinux", "image", "modules", "dtbs"};
+  if (boot_test) t.push_back("initramfs");
+  return t;
+}
+
 namespace {
 
 std::vector<std::string> resolve_targets(const std::vector<std::string>& asked, const matrix::Arch& a) {
   std::vector<std::string> t = asked;
-  if (t.empty()) t = {"vmlinux", "image", "modules", "dtbs"};
+  if (t.empty()) t = default_targets(false);
   check_targets(t);
   std::vector<std::string> out;
   for (const auto& x : all_targets()) {

@@ -61,6 +61,11 @@ inline const std::vector<std::string>& all_targets() {
   return t;
 }
 
+// The targets of a build that names none: vmlinux, image, modules, dtbs; with a boot test also
+// initramfs, so that the boot reaches userspace (a cell without a libc skips it and boots to
+// the root-fs panic).
+std::vector<std::string> default_targets(bool boot_test);
+
 // UsageError naming the first name that is not in all_targets(), and the allowed ones.
 void check_targets(const std::vector<std::string>& names);
 

@@ -1,8 +1,10 @@
 // Boot tests: boot a built kernel in the cell's qemu-system-* with the machine, cpu,
-// memory, console, dtb and command line of matrix/arches.json (`boot.<era>`), no root file
-// system, for a bounded time. Success is the root-fs panic marker (arches.json
-// boot_success_regex): the kernel came up far enough to look for its root. The qemu command
-// follows kernelsmith's boot harness (its qemu machine, cpu and console per arch).
+// memory, console, dtb and command line of matrix/arches.json (`boot.<era>`) for a bounded
+// time. Without an initramfs, success is the root-fs panic marker (arches.json
+// boot_success_regex): the kernel came up far enough to look for its root. With one (kbuild's
+// own OUT/initramfs.cpio.gz or a user's cpio), success is a line from userspace: the init's
+// KSIMG-USERSPACE-OK marker or the user's --expect regex. The qemu command follows
+// kernelsmith's boot harness (its qemu machine, cpu and console per arch).
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -27,7 +29,26 @@ struct BootPlan {
   std::string success_regex;
   bool build_only = false;  // the settings say qemu cannot boot this kernel
   bool verified = true;     // false: kernelsmith never boot-tested these settings
+  std::string initramfs;    // -initrd file; empty: a root-fs boot
+  std::string expect;       // with an initramfs: the user's --expect regex (empty: the init's marker)
 };
+
+// The line kbuild's own init (userland/init.c) prints once it ran its checks as PID 1.
+inline constexpr const char* userspace_marker = "KSIMG-USERSPACE-OK";
+
+// A boot with an initramfs: `file` is passed with -initrd, `append` goes after the console on
+// the kernel command line, and success becomes `expect` (an extended regex; empty: the init's
+// KSIMG-USERSPACE-OK marker) instead of the root-fs panic.
+struct InitramfsBoot {
+  std::filesystem::path file;
+  std::string expect, append;
+};
+
+// Turns a root-fs plan into an initramfs boot. UsageError when `expect` is not a valid regex.
+void use_initramfs(BootPlan& p, const InitramfsBoot& b);
+
+// Appends `args` to the kernel command line of the plan (after the console).
+void append_cmdline(BootPlan& p, const std::string& args);
 
 // The Debian package that provides a qemu system binary ("qemu-system-aarch64" ->
 // "qemu-system-arm"); the binary's own name when unknown.
@@ -49,6 +70,10 @@ BootPlan plan_boot(const matrix::Matrix& m, const std::string& era, const std::s
 
 struct BootResult {
   std::string status;  // passed | failed | timeout | build-only
+  // How far the kernel got: userspace (the initramfs's marker or --expect line), root-fs (no
+  // initramfs: the root-fs panic), init-failed (an initramfs whose /init the kernel could not
+  // run or that died: the kernel's own words in reason), failed, timeout, build-only.
+  std::string verdict;
   std::string banner;  // the first "Linux version ..." line, if any
   std::string marker;  // the line that matched the success regex
   std::string reason;  // why it failed, one line
@@ -57,11 +82,19 @@ struct BootResult {
   bool ok() const { return status == "passed"; }
 };
 
-// Judges a boot log: passed when a line matches `success_regex`, else failed with the last
-// line the kernel printed (or "no output" when qemu printed nothing).
+// Judges a root-fs boot log: passed when a line matches `success_regex`, else failed with the
+// last line the kernel printed (or "no output" when qemu printed nothing).
 BootResult judge_boot_log(const std::string& log, const std::string& success_regex);
 
-// metadata.json's "boot" record: cell, status, banner, marker, reason, seconds, log, command.
+// Judges a boot log by the plan: a root-fs boot as above; an initramfs boot passes (verdict
+// userspace) when a line matches the plan's success regex, is init-failed when the kernel says
+// it could not execute /init ("Failed to execute /init (error -8)", named: exec format error),
+// /init died ("Attempted to kill init!") or the init printed KSIMG-USERSPACE-FAIL, and failed
+// when the kernel went looking for a root fs instead (it ignored the initramfs).
+BootResult judge_boot(const std::string& log, const BootPlan& plan);
+
+// metadata.json's "boot" record: cell, status, verdict, banner, marker, reason, seconds, log,
+// command, and the initramfs and expect regex when one was booted.
 nlohmann::ordered_json boot_record(const BootPlan& p, const BootResult& r);
 
 // The one-line error when era/arch's qemu is not on PATH ("... install the Debian package

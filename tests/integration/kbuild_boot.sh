@@ -6,7 +6,9 @@
 # linux-source packages served as a kernel.org mirror on 127.0.0.1 (scripts/make-kernel-mirror).
 # Checks per cell: exit 0, the verdict and `Linux version X` banner on stdout, metadata.json's
 # config (source boot-config, the boot config used, every boot option in .config) and boot
-# record (passed, banner, marker, log). Then the failure path: a boot that cannot reach the
+# record (passed, banner, marker, log). Both build the initramfs target too and boot to
+# userspace: the init compiled by the cell's gcc prints its KSIMG-USERSPACE-OK marker (verdict
+# userspace: 64-bit little-endian userland on arm64 and x86_64). Then the failure path: a boot that cannot reach the
 # marker exits 5 with metadata.json saying so. Prints each build's duration.
 # Skips (77) when a tool, a qemu or the Debian archive is unavailable.
 set -euo pipefail
@@ -40,15 +42,16 @@ boot_cell() {
     --ccache-dir "$T/ccache-$arch" --boot-config --boot-test --targets "$targets" >"$T/$arch.out" 2>"$T/$arch.err" \
     || { tail -40 "$T/$arch.err" >&2; cat "$T/$arch.out" >&2; fail "$era/$arch: ksimg kbuild --boot-config --boot-test"; }
   secs=$(( $(date +%s) - start ))
-  grep -q "^$era/$arch: boot passed" "$T/$arch.out" || fail "$era/$arch: no verdict on stdout: $(cat "$T/$arch.out")"
+  grep -q "^$era/$arch: boot passed (userspace)" "$T/$arch.out" || fail "$era/$arch: no verdict on stdout: $(cat "$T/$arch.out")"
   grep -q "^  Linux version $version" "$T/$arch.out" || fail "$era/$arch: no banner on stdout: $(cat "$T/$arch.out")"
   checks=$((checks + 2))
   jqm() { jq -e "$@" "$M" >/dev/null || fail "$era/$arch metadata.json: ${*: -1} (is: $(jq -c '{status, config, boot}' "$M" | head -c 3000))"; checks=$((checks + 1)); }
   jqm '.status == "succeeded" and .cell == "'"$era/$arch"'"'
   jqm --argjson b "$bc" '.config.source == "boot-config" and (.config.boot_config | {defconfig, enable, disable}) == $b
         and .config.boot_config.cell == "'"$era/$arch"'" and .config.enable == [] and .config.disable == []'
-  jqm '.boot.status == "passed" and (.boot.banner | startswith("Linux version '"$version"'"))
-        and (.boot.marker | length > 0) and (.boot.seconds > 0) and (.boot.command | length > 4)'
+  jqm '.boot.status == "passed" and .boot.verdict == "userspace" and (.boot.banner | startswith("Linux version '"$version"'"))
+        and (.boot.marker | startswith("KSIMG-USERSPACE-OK '"$era/$arch $version"' ")) and (.boot.marker | endswith("exec=ok"))
+        and (.boot.seconds > 0) and (.boot.command | length > 4)'
   [ -s "$(jq -r .boot.log "$M")" ] || fail "$era/$arch: boot log $(jq -r .boot.log "$M") is empty"
   for sym in $(jq -r '.enable[]' <<<"$bc"); do
     grep -q "^CONFIG_${sym#CONFIG_}=y" "$out/.config" || fail "$era/$arch: boot config's $sym is not =y in .config"
@@ -62,9 +65,9 @@ boot_cell() {
 
 # KSIMG_BOOT_CELLS picks a subset when debugging (the failure checks below need k6/x86_64).
 cells=${KSIMG_BOOT_CELLS:-"k4/arm64 k6/x86_64"}
-[[ " $cells " == *" k4/arm64 "* ]] && boot_cell k4 arm64 5.10.223 vmlinux,image
+[[ " $cells " == *" k4/arm64 "* ]] && boot_cell k4 arm64 5.10.223 vmlinux,image,initramfs
 [[ " $cells " == *" k6/x86_64 "* ]] || { echo "kbuild_boot: $checks checks passed (cells: $cells)"; exit 0; }
-boot_cell k6 x86_64 6.1.176 vmlinux,image
+boot_cell k6 x86_64 6.1.176 vmlinux,image,initramfs
 
 # The boot fails although the build is fine -> exit 5, metadata.json keeps the build and records
 # the boot. The same command again (an incremental no-op) with a qemu on PATH that dies at once.

@@ -42,7 +42,10 @@ TEST_CASE("boot config of a cell is its arches.json boot settings, defconfig def
     CHECK(b.cell == c);
     CHECK(b.defconfig == s.defconfig.value_or(m.arches.at(arch).defconfig.at(era).value_or("")));
     CHECK_FALSE(b.defconfig.empty());
-    CHECK(b.enable == s.enable);
+    auto want = s.enable;  // then the versioned symbols that apply to this kernel
+    for (const auto& vs : s.enable_by_version)
+      if (vs.applies(matrix::parse_version(era == "k4" ? "5.10.223" : "6.1.176"))) want.push_back(vs.symbol);
+    CHECK(b.enable == want);
     CHECK(b.disable == s.disable);
   }
   CHECK_THROWS_WITH_AS(boot_config(m, "k2.6", "arm64", matrix::parse_version("2.6.39")), doctest::Contains("has no boot settings"), UsageError);
@@ -151,7 +154,7 @@ TEST_CASE("the boot record holds verdict, banner, log and command") {
   run::BootPlan p;
   p.cell = "k4/mipsel";
   p.argv = {"qemu-system-mipsel", "-M", "malta"};
-  run::BootResult r{"passed", "Linux version 5.10.223", "VFS: Unable to mount root fs", "", 1.5, "/out/boot.log"};
+  run::BootResult r{"passed", "root-fs", "Linux version 5.10.223", "VFS: Unable to mount root fs", "", 1.5, "/out/boot.log"};
   auto j = run::boot_record(p, r);
   CHECK(j["cell"] == "k4/mipsel");
   CHECK(j["status"] == "passed");

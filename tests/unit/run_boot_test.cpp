@@ -130,3 +130,84 @@ TEST_CASE("boot plan: a missing dtb gets advice true for how OUT was built, neve
         std::string::npos);
   CHECK(why(std::nullopt).find("boot the output of ksimg kbuild --boot-config") != std::string::npos);
 }
+
+namespace {
+// The k4/mipsel plan booting OUT's own initramfs (expect empty) or a user's (expect set).
+run::BootPlan initramfs_plan(const std::string& expect = "", const std::string& append = "") {
+  auto p = run::plan_boot(matrix::builtin(), "k4", "mipsel", "/o/vmlinux", "/o/dtbs");
+  run::use_initramfs(p, {"/o/initramfs.cpio.gz", expect, append});
+  return p;
+}
+}  // namespace
+
+TEST_CASE("boot plan: an initramfs goes in with -initrd before -append, --append after the console") {
+  auto p = initramfs_plan("", "rdinit=/init quiet");
+  auto cmd = joined(p.argv);
+  CHECK(cmd.find("-initrd /o/initramfs.cpio.gz -append console=ttyS0 rdinit=/init quiet -nographic") !=
+        std::string::npos);
+  CHECK(p.success_regex == run::userspace_marker);
+  CHECK(p.initramfs == "/o/initramfs.cpio.gz");
+  auto user = initramfs_plan("login:");
+  CHECK(user.success_regex == "login:");
+  CHECK(run::boot_record(user, {}).at("expect") == "login:");
+  CHECK_THROWS_AS(initramfs_plan("unclosed ( group"), UsageError);
+  auto plain = run::plan_boot(matrix::builtin(), "k4", "mipsel", "/o/vmlinux", "/o/dtbs");
+  run::append_cmdline(plain, "loglevel=8");
+  CHECK(joined(plain.argv).find("-append console=ttyS0 loglevel=8 -nographic") != std::string::npos);
+  CHECK(joined(plain.argv).find("-initrd") == std::string::npos);
+  CHECK_FALSE(run::boot_record(plain, {}).contains("initramfs"));
+}
+
+TEST_CASE("boot log: the init marker is the userspace verdict, the root-fs panic is root-fs") {
+  std::string log =
+      "Linux version 5.10.223 (kernelsmith@kernelsmith)\r\n"
+      "Run /init as init process\r\n"
+      "KSIMG-USERSPACE-OK k4/mipsel 5.10.223 machine=mips endian=little bits=32 float=1.414214 exec=ok\r\n"
+      "reboot: Power down\r\n";
+  auto r = run::judge_boot(log, initramfs_plan());
+  CHECK(r.ok());
+  CHECK(r.verdict == "userspace");
+  CHECK(r.marker.rfind("KSIMG-USERSPACE-OK k4/mipsel", 0) == 0);
+  auto root = run::plan_boot(matrix::builtin(), "k4", "mipsel", "/o/vmlinux", "/o/dtbs");
+  auto rf = run::judge_boot("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n", root);
+  CHECK(rf.ok());
+  CHECK(rf.verdict == "root-fs");
+}
+
+TEST_CASE("boot log: an init the kernel cannot run is init-failed, in the kernel's words and what they mean") {
+  auto enoexec = run::judge_boot(
+      "Run /init as init process\nFailed to execute /init (error -8)\nRun /sbin/init as init process\n"
+      "Kernel panic - not syncing: No working init found.  Try passing init= option to kernel.\n",
+      initramfs_plan());
+  CHECK_FALSE(enoexec.ok());
+  CHECK(enoexec.verdict == "init-failed");
+  CHECK(enoexec.reason.find("Failed to execute /init (error -8)") != std::string::npos);
+  CHECK(enoexec.reason.find("exec format error") != std::string::npos);
+  auto sigill = run::judge_boot("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000004\n", initramfs_plan());
+  CHECK(sigill.verdict == "init-failed");
+  CHECK(sigill.reason.find("signal 4 (SIGILL") != std::string::npos);
+  auto exited = run::judge_boot("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\n", initramfs_plan());
+  CHECK(exited.reason.find("/init exited with status 1") != std::string::npos);
+  auto check = run::judge_boot("KSIMG-USERSPACE-FAIL k4/mipsel endian\nreboot: Power down\n", initramfs_plan());
+  CHECK(check.verdict == "init-failed");
+  CHECK(check.reason.find("KSIMG-USERSPACE-FAIL k4/mipsel endian") != std::string::npos);
+  auto none = run::judge_boot("Kernel panic - not syncing: No working init found.\n", initramfs_plan());
+  CHECK(none.reason.find("has no /init") != std::string::npos);
+}
+
+TEST_CASE("boot log: a kernel that ignores the initramfs or cannot unpack it fails with the config to check") {
+  auto fell = run::judge_boot("VFS: Cannot open root device \"(null)\" or unknown-block(0,0): error -6\n"
+                              "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n",
+                              initramfs_plan());
+  CHECK(fell.verdict == "failed");
+  CHECK(fell.reason.find("BLK_DEV_INITRD") != std::string::npos);
+  auto junk = run::judge_boot("Initramfs unpacking failed: invalid magic at start of compressed archive\n"
+                              "Kernel panic - not syncing: VFS: Unable to mount root fs\n",
+                              initramfs_plan());
+  CHECK(junk.reason.find("could not unpack the initramfs: Initramfs unpacking failed: invalid magic") !=
+        std::string::npos);
+  auto quiet = run::judge_boot("Linux version 6.1.176\nrandom: crng init done\n", initramfs_plan("login:"));
+  CHECK(quiet.verdict == "failed");
+  CHECK(quiet.reason.find("no line matching --expect 'login:'; last line: random: crng init done") !=
+        std::string::npos);
+}

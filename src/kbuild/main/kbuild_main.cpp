@@ -113,6 +113,7 @@ void add_build(CLI::App& app, kbuild::BuildOptions& o, std::vector<std::string>&
               "not boot)");
   b->callback([&] {
     o.targets = split_commas(targets);
+    if (o.targets.empty() && o.boot_test) o.targets = kbuild::default_targets(true);
     if (o.boot_test) kbuild::check_boot_test(o);
     rc = kbuild::run_build(o);
     if (rc == 0 && o.boot_test && !o.dry_run) rc = kbuild::boot_built_kernel(o);
