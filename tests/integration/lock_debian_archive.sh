@@ -34,7 +34,9 @@ jq -e '.recipes["debian-bullseye-gcc10-mipsel"].packages[]
        | (.version | startswith("10.2.1-")) and (.filename | startswith("pool/main/g/gcc-10-cross"))
          and (.sha256 | test("^[0-9a-f]{64}$")) and .size > 1000000' "$L" >/dev/null \
   || fail "bullseye gcc-10: $(jq -c '.recipes["debian-bullseye-gcc10-mipsel"]' "$L")"
-jq -e '.debian_suites.bullseye.codename == "bullseye" and (.recipes["debian-bullseye-gcc10-mipsel"].packages | length) == 6
+# six for the compiler and binutils, three for the cross C library and kernel headers
+jq -e '.debian_suites.bullseye.codename == "bullseye" and (.recipes["debian-bullseye-gcc10-mipsel"].packages | length) == 9
+       and ([.recipes["debian-bullseye-gcc10-mipsel"].packages[].name] | index("libc6-dev-mipsel-cross")) != null
        and .recipes["bootlin-2020.08-1-mipsel"].status == "locked"' "$L" >/dev/null \
   || fail "k4/mipsel lock: $(cat "$L")"
 EPOCH=$(jq .source_date_epoch "$L")
