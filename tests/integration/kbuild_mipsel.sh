@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Issue 6 end to end: Debian's linux-source-5.10 (bullseye, 5.10.223) served as a kernel.org
+# The kernel build end to end: Debian's linux-source-5.10 (bullseye, 5.10.223) served as a kernel.org
 # mirror on 127.0.0.1 with a real sha256sums.asc (scripts/make-kernel-mirror), then
 # `ksimg kbuild 5.10.223 --arch mipsel --boot-config --boot-test`: the cell's boot config
 # (matrix/arches.json boot.k4, a small tinyconfig-based one), the k4/mipsel image built into a
 # fresh layout (layers from the cache), the tarball downloaded and verified on the host, the build
 # in podman with the network off, yielding a MIPS32 little-endian vmlinux, owned by the caller,
-# and a complete metadata.json; then the kernel booted in qemu-system-mipsel (issue 7 item 3's CI
+# and a complete metadata.json; then the kernel booted in qemu-system-mipsel (the CI
 # boot of k4/mipsel): verdict and `Linux version 5.10.223` banner on stdout and in metadata.json.
 # A second run with nothing changed is an incremental no-op (>= 5x faster, same vmlinux); a third
 # into a fresh output dir with the same ccache dir hits ccache on every compile (same vmlinux).
@@ -118,8 +118,8 @@ jq -e '.status == "succeeded" and .config.reused == true' "$M" >/dev/null || fai
 [ $((warm * 5)) -le "$cold" ] || fail "no-change rebuild took ${warm}s, cold ${cold}s (want >= 5x faster)"
 checks=$((checks + 5))
 
-# A fresh output dir with the same ccache dir (issue 6 item 4, "ccache through a cache dir the
-# host mounts"): every compile is a ccache hit and vmlinux is the same bit for bit (hermetic
+# A fresh output dir with the same ccache dir (ccache through a cache dir the host mounts):
+# every compile is a ccache hit and vmlinux is the same bit for bit (hermetic
 # KBUILD_BUILD_*, the same /out paths in the container). The stats come from the image's ccache.
 ccache_in_image() {
   podman run --rm --network=none -v "$T/ccache:/ccache" -e CCACHE_DIR=/ccache localhost/kernelsmith:k4-mipsel ccache "$@"
