@@ -10,7 +10,10 @@
  * or powering off.
  *
  * Built with -DKSIMG_CELL="k4/mipsel" -DKSIMG_BITS=32 -DKSIMG_ENDIAN="little"
- * -DKSIMG_MACHINE="mips" (the prefix `uname -m` must start with).
+ * -DKSIMG_MACHINE="mips" (the prefix `uname -m` must start with) and, for a 32-bit cell whose
+ * userland also runs on the matching 64-bit kernel through its compat ABI, -DKSIMG_MACHINE_COMPAT=
+ * "aarch64" (the machine such a kernel reports to a 32-bit process: arm64 says aarch64, x86_64
+ * says x86_64, ppc64 says ppc64; mips64 says mips64, which the "mips" prefix already covers).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +77,11 @@ int main(int argc, char **argv) {
   }
   struct utsname u;
   if (uname(&u) != 0) fail("uname");
-  if (strncmp(u.machine, KSIMG_MACHINE, strlen(KSIMG_MACHINE)) != 0) fail("machine");
+  int machine_ok = strncmp(u.machine, KSIMG_MACHINE, strlen(KSIMG_MACHINE)) == 0;
+#ifdef KSIMG_MACHINE_COMPAT
+  if (strncmp(u.machine, KSIMG_MACHINE_COMPAT, strlen(KSIMG_MACHINE_COMPAT)) == 0) machine_ok = 1;
+#endif
+  if (!machine_ok) fail("machine");
   if (strcmp(byte_order(), KSIMG_ENDIAN) != 0) fail("endian");
   int bits = (int)(sizeof(long) * 8);
   if (bits != KSIMG_BITS) fail("bits");

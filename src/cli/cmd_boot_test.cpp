@@ -9,12 +9,14 @@
 
 #include "cli/boot_test.hpp"
 #include "cli/commands.hpp"
+#include "kbuild/plan.hpp"
 #include "matrix/data.hpp"
 #include "oci/cpio_check.hpp"
 #include "run/boot.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
+#include "util/subprocess.hpp"
 
 namespace fs = std::filesystem;
 
@@ -24,9 +26,60 @@ namespace {
 
 struct BootOpts {
   std::string out, kernel, cell, log, initramfs, expect, append;
+  std::string init_cell;                            // --init-from-cell ERA/ARCH
+  std::string layout, lock, source, mirror;         // handed to the kbuild of that cell's init
   int timeout = 0;
   bool json = false, no_initramfs = false;
 };
+
+nlohmann::ordered_json read_metadata(const fs::path& file);
+
+// --init-from-cell ERA/ARCH: the initramfs that cell's own image builds for the same kernel
+// version (`ksimg kbuild V --arch ARCH --targets initramfs -o OUT/init-ERA-ARCH`, run as a child
+// of this program, reused when that directory already holds it). This is how a 64-bit kernel
+// is shown to run the 32-bit userland of its compat ABI (mips64el <- mipsel, arm64 <- armhf).
+std::string init_from_cell(const BootOpts& o, const matrix::Matrix& m, const nlohmann::ordered_json& meta) {
+  if (!o.initramfs.empty() || o.no_initramfs)
+    throw UsageError("--init-from-cell excludes --initramfs and --no-initramfs; drop one");
+  if (o.out.empty()) throw UsageError("--init-from-cell needs OUT_DIR (a kbuild output directory)");
+  auto slash = o.init_cell.find('/');
+  std::string era = o.init_cell.substr(0, slash), arch = slash == std::string::npos ? "" : o.init_cell.substr(slash + 1);
+  if (slash == std::string::npos || !m.arches.count(arch))
+    throw UsageError("--init-from-cell takes ERA/ARCH of a known arch (k4/mipsel), not '" + o.init_cell + "'");
+  std::string kernel_era = o.cell.substr(0, o.cell.find('/'));
+  if (era != kernel_era)
+    throw UsageError("--init-from-cell " + o.init_cell + ": the init must come from the kernel's era (" + kernel_era +
+                     "/" + arch + "): a cell's libc and the kernel it runs on are of one era");
+  std::string version = meta.contains("kernel") && meta["kernel"].contains("version")
+                            ? meta["kernel"]["version"].get<std::string>()
+                            : "";
+  if (version.empty()) throw DataError(o.out + "/metadata.json names no kernel version; rerun the build");
+  fs::path dir = fs::absolute(o.out) / ("init-" + era + "-" + arch), initrd = dir / "initramfs.cpio.gz";
+  if (fs::exists(initrd) && fs::exists(dir / "metadata.json")) {
+    auto made = read_metadata(dir / "metadata.json");
+    if (made.value("cell", "") == o.init_cell && made.value("status", "") == "succeeded") {
+      log::info("--init-from-cell: reusing " + initrd.string());
+      return initrd.string();
+    }
+  }
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw RuntimeError("--init-from-cell: cannot find this program (/proc/self/exe: " + ec.message() + ")");
+  std::vector<std::string> argv = {self.string(), "kbuild", version, "--arch", arch, "--targets", "initramfs",
+                                   "-o", dir.string()};
+  for (const auto& [flag, v] : {std::pair{"--layout", o.layout}, {"--lock", o.lock}, {"--source", o.source},
+                                {"--mirror", o.mirror}})
+    if (!v.empty()) argv.insert(argv.end(), {flag, v});
+  log::info("--init-from-cell " + o.init_cell + ": building its init (" + kbuild::shell_join(argv) + ")");
+  subprocess::Options so;  // its progress goes to stderr; stdout stays this command's verdict
+  so.on_output = [](std::string_view chunk, bool) { std::cerr.write(chunk.data(), static_cast<std::streamsize>(chunk.size())); };
+  auto r = subprocess::run(argv, so);
+  if (!r.ok() || !fs::exists(initrd))
+    throw RuntimeError("--init-from-cell " + o.init_cell + ": building its initramfs failed (exit " +
+                       std::to_string(r.status) + "; its message is above, its log " + (dir / "build.log").string() +
+                       ")");
+  return initrd.string();
+}
 
 // The initramfs to boot: --initramfs, else OUT/initramfs.cpio.gz when kbuild made one (unless
 // --no-initramfs); empty for a root-fs boot. A user's file must be a cpio archive.
@@ -95,7 +148,9 @@ run::BootResult boot_and_record(BootOpts& o) {
   auto plan = run::plan_boot(m, o.cell.substr(0, slash), o.cell.substr(slash + 1), o.kernel, dir / "dtbs",
                              built_with_boot_config(meta));
   if (o.timeout > 0) plan.timeout_seconds = o.timeout;
-  if (auto initrd = pick_initramfs(o); !initrd.empty())
+  if (!o.init_cell.empty())
+    run::use_initramfs(plan, {init_from_cell(o, m, meta), o.expect, o.append});
+  else if (auto initrd = pick_initramfs(o); !initrd.empty())
     run::use_initramfs(plan, {initrd, o.expect, o.append});
   else if (!o.expect.empty())
     throw UsageError("--expect needs an initramfs (--initramfs FILE, or OUT_DIR/initramfs.cpio.gz from kbuild "
@@ -153,6 +208,15 @@ void add_boot_test(CLI::App& app) {
                   "(default: the KSIMG-USERSPACE-OK line of kbuild's own init)");
   sub->add_option("--append", o->append, "Add these arguments to the kernel command line (after the console)");
   sub->add_flag("--no-initramfs", o->no_initramfs, "Boot without OUT_DIR's initramfs, to the root-fs panic");
+  sub->add_option("--init-from-cell", o->init_cell,
+                  "Boot with the init that cell builds for the same kernel (ksimg kbuild --targets initramfs into "
+                  "OUT_DIR/init-ERA-ARCH): a 64-bit kernel running its 32-bit compat userland, e.g. k4/mipsel "
+                  "for a k4/mips64el kernel");
+  for (auto [flag, field, what] : {std::tuple{"--layout", &o->layout, "OCI layout of the cell images"},
+                                   {"--lock", &o->lock, "Lock file the images are built from"},
+                                   {"--source", &o->source, "Kernel tree or tarball on the host"},
+                                   {"--mirror", &o->mirror, "Kernel mirror (kernel.org layout)"}})
+    sub->add_option(flag, *field, std::string(what) + ", for the kbuild of --init-from-cell")->group("--init-from-cell");
   sub->add_flag("--json", o->json, "Print the result as JSON");
   sub->footer(
       "Verdicts (metadata.json boot.verdict): userspace (the initramfs's init printed its marker\n"
@@ -163,6 +227,7 @@ void add_boot_test(CLI::App& app) {
       "Examples:\n"
       "  ksimg boot-test out/     # after ksimg kbuild 5.10.223 --arch mipsel -o out --boot-config --targets vmlinux,initramfs\n"
       "  ksimg boot-test out/ --initramfs rootfs.cpio.gz --expect 'login:' --append 'rdinit=/sbin/init'\n"
+      "  ksimg boot-test out64/ --init-from-cell k4/mipsel   # a k4/mips64el kernel runs o32 userland\n"
       "  ksimg boot-test --kernel vmlinuz --cell k6/x86_64 --timeout 60\n"
       "Exit codes: 0 booted (or the cell is build-only), 1 boot failed, init failed or timed out,\n"
       "2 usage (bad flags, a missing file, --initramfs not a cpio, --expect not a regex), 4 bad metadata.");

@@ -75,6 +75,15 @@ std::string uname_machine_prefix(const Plan& p) {
   return k;
 }
 
+std::string compat_machine(const Plan& p) {
+  if (p.bits != 32) return "";
+  const std::string& k = p.kernel_arch;
+  if (k == "arm") return "aarch64";
+  if (k == "x86") return "x86_64";
+  if (k == "powerpc") return "ppc64";
+  return "";  // mips: a mips64 kernel says "mips64", which the "mips" prefix matches
+}
+
 std::string make_initramfs(BuildContext& c, nlohmann::ordered_json& rec) {
   const Plan& p = c.plan;
   if (p.libc.empty() || p.libc.starts_with("none"))
@@ -84,6 +93,7 @@ std::string make_initramfs(BuildContext& c, nlohmann::ordered_json& rec) {
   std::vector<std::string> defs = {
       "-DKSIMG_CELL=\"" + p.cell + "\"", "-DKSIMG_BITS=" + std::to_string(p.bits),
       "-DKSIMG_ENDIAN=\"" + p.endian + "\"", "-DKSIMG_MACHINE=\"" + uname_machine_prefix(p) + "\""};
+  if (auto compat = compat_machine(p); !compat.empty()) defs.push_back("-DKSIMG_MACHINE_COMPAT=\"" + compat + "\"");
   // The compiler itself by its path, not the kernel build's wrapper first on the runner's PATH:
   // that wrapper runs ccache, which on a compile-and-link falls back to the compiler with an
   // argv[0] that makes gcc look for cc1 next to the wrapper ("cannot execute 'cc1'").

@@ -28,6 +28,10 @@ std::string newc_archive(std::vector<CpioEntry> entries, uint32_t mtime);
 // The prefix the kernel's `uname -m` has on this cell's arch ("mips64", "ppc64le", "arm").
 std::string uname_machine_prefix(const Plan& p);
 
+// What the matching 64-bit kernel's `uname -m` says to this 32-bit cell's userland through
+// its compat ABI ("aarch64" for arm, "x86_64", "ppc64"); empty for 64-bit cells and mips.
+std::string compat_machine(const Plan& p);
+
 // Compiles the init with the cell's gcc, packs it with /dev/console, /proc, /sys and /root,
 // and gzips it (`gzip -n -9`) into OUT/initramfs.cpio.gz. Returns "ok" or
 // "skipped: <reason>" (a cell whose toolchain has no libc). rec gets the sizes and the init's

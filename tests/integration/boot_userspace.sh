@@ -9,7 +9,7 @@
 # command line carrying the appended argument), an /init the kernel cannot execute
 # (init-failed, error -8 named as an exec format error, exit 1), --no-initramfs (root-fs),
 # and the bad-input lines (missing file, a tar, an invalid regex, --expect without an
-# initramfs: exit 2, metadata.json untouched).
+# initramfs, --init-from-cell of another era or with --initramfs: exit 2, metadata.json untouched).
 # Skips (77) when a tool, the qemu or the Debian archive is unavailable.
 set -euo pipefail
 : "${KSIMG_BUILD_DIR:?}"
@@ -90,6 +90,9 @@ bad_input "no such file" --initramfs "$T/absent.cpio.gz"
 bad_input "is not a cpio archive" --initramfs "$T/not-cpio.tar"
 bad_input "is not an extended regular expression" --initramfs "$T/user.cpio.gz" --expect 'a(b'
 bad_input "expect needs an initramfs" --no-initramfs --expect login
+bad_input "the init must come from the kernel's era (k4/mipsel)" --init-from-cell k6/mipsel
+bad_input "init-from-cell excludes --initramfs" --init-from-cell k4/mipsel --initramfs "$T/user.cpio.gz"
+bad_input "of a known arch" --init-from-cell k4/sparc
 cmp -s "$M" "$T/meta.before" || fail "a refused boot-test changed metadata.json"
-ok "bad --initramfs/--expect input: one line each, exit 2, metadata.json untouched"
+ok "bad --initramfs/--expect/--init-from-cell input: one line each, exit 2, metadata.json untouched"
 echo "boot_userspace: PASS: $CHECKS checks"
