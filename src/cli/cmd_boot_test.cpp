@@ -26,13 +26,24 @@ namespace {
 
 struct BootOpts {
   std::string out, kernel, cell, log, initramfs, expect, append;
-  std::string init_cell;                            // --init-from-cell ERA/ARCH
-  std::string layout, lock, source, mirror;         // handed to the kbuild of that cell's init
+  std::string init_cell;                     // --init-from-cell ERA/ARCH
+  std::string layout, lock, source, mirror;  // handed to the kbuild of that cell's init
   int timeout = 0;
   bool json = false, no_initramfs = false;
 };
 
-nlohmann::ordered_json read_metadata(const fs::path& file);
+nlohmann::ordered_json read_metadata(const fs::path& file) {
+  auto text = files::read_if_exists(file);
+  if (!text)
+    throw UsageError(file.string() +
+                     " does not exist; give the output directory of a kbuild run, or "
+                     "--kernel FILE --cell ERA/ARCH");
+  try {
+    return nlohmann::ordered_json::parse(*text);
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(file.string() + " is not valid JSON (" + e.what() + "); rerun the build");
+  }
+}
 
 // --init-from-cell ERA/ARCH: the initramfs that cell's own image builds for the same kernel
 // version (`ksimg kbuild V --arch ARCH --targets initramfs -o OUT/init-ERA-ARCH`, run as a child
@@ -43,13 +54,15 @@ std::string init_from_cell(const BootOpts& o, const matrix::Matrix& m, const nlo
     throw UsageError("--init-from-cell excludes --initramfs and --no-initramfs; drop one");
   if (o.out.empty()) throw UsageError("--init-from-cell needs OUT_DIR (a kbuild output directory)");
   auto slash = o.init_cell.find('/');
-  std::string era = o.init_cell.substr(0, slash), arch = slash == std::string::npos ? "" : o.init_cell.substr(slash + 1);
+  std::string era = o.init_cell.substr(0, slash),
+              arch = slash == std::string::npos ? "" : o.init_cell.substr(slash + 1);
   if (slash == std::string::npos || !m.arches.count(arch))
-    throw UsageError("--init-from-cell takes ERA/ARCH of a known arch (k4/mipsel), not '" + o.init_cell + "'");
+    throw UsageError("--init-from-cell takes ERA/ARCH of a known arch (k4/mipsel), not '" + o.init_cell +
+                     "'");
   std::string kernel_era = o.cell.substr(0, o.cell.find('/'));
   if (era != kernel_era)
-    throw UsageError("--init-from-cell " + o.init_cell + ": the init must come from the kernel's era (" + kernel_era +
-                     "/" + arch + "): a cell's libc and the kernel it runs on are of one era");
+    throw UsageError("--init-from-cell " + o.init_cell + ": the init must come from the kernel's era (" +
+                     kernel_era + "/" + arch + "): a cell's libc and the kernel it runs on are of one era");
   std::string version = meta.contains("kernel") && meta["kernel"].contains("version")
                             ? meta["kernel"]["version"].get<std::string>()
                             : "";
@@ -64,20 +77,23 @@ std::string init_from_cell(const BootOpts& o, const matrix::Matrix& m, const nlo
   }
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw RuntimeError("--init-from-cell: cannot find this program (/proc/self/exe: " + ec.message() + ")");
-  std::vector<std::string> argv = {self.string(), "kbuild", version, "--arch", arch, "--targets", "initramfs",
-                                   "-o", dir.string()};
-  for (const auto& [flag, v] : {std::pair{"--layout", o.layout}, {"--lock", o.lock}, {"--source", o.source},
-                                {"--mirror", o.mirror}})
+  if (ec)
+    throw RuntimeError("--init-from-cell: cannot find this program (/proc/self/exe: " + ec.message() + ")");
+  std::vector<std::string> argv = {self.string(), "kbuild",    version, "--arch",    arch,
+                                   "--targets",   "initramfs", "-o",    dir.string()};
+  for (const auto& [flag, v] :
+       {std::pair{"--layout", o.layout}, {"--lock", o.lock}, {"--source", o.source}, {"--mirror", o.mirror}})
     if (!v.empty()) argv.insert(argv.end(), {flag, v});
   log::info("--init-from-cell " + o.init_cell + ": building its init (" + kbuild::shell_join(argv) + ")");
   subprocess::Options so;  // its progress goes to stderr; stdout stays this command's verdict
-  so.on_output = [](std::string_view chunk, bool) { std::cerr.write(chunk.data(), static_cast<std::streamsize>(chunk.size())); };
+  so.on_output = [](std::string_view chunk, bool) {
+    std::cerr.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+  };
   auto r = subprocess::run(argv, so);
   if (!r.ok() || !fs::exists(initrd))
     throw RuntimeError("--init-from-cell " + o.init_cell + ": building its initramfs failed (exit " +
-                       std::to_string(r.status) + "; its message is above, its log " + (dir / "build.log").string() +
-                       ")");
+                       std::to_string(r.status) + "; its message is above, its log " +
+                       (dir / "build.log").string() + ")");
   return initrd.string();
 }
 
@@ -97,18 +113,6 @@ std::string pick_initramfs(const BootOpts& o) {
   return fs::exists(own) ? fs::absolute(own).string() : "";
 }
 
-nlohmann::ordered_json read_metadata(const fs::path& file) {
-  auto text = files::read_if_exists(file);
-  if (!text)
-    throw UsageError(file.string() + " does not exist; give the output directory of a kbuild run, or "
-                     "--kernel FILE --cell ERA/ARCH");
-  try {
-    return nlohmann::ordered_json::parse(*text);
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(file.string() + " is not valid JSON (" + e.what() + "); rerun the build");
-  }
-}
-
 // Fills in cell and kernel from OUT/metadata.json where the flags left them empty.
 void complete_from_output(BootOpts& o, const matrix::Matrix& m, nlohmann::ordered_json& meta) {
   if (o.cell.empty()) {
@@ -123,7 +127,8 @@ void complete_from_output(BootOpts& o, const matrix::Matrix& m, nlohmann::ordere
   fs::path image = fs::path(o.out) / fs::path(a->second.boot_image.file).filename();
   o.kernel = image.string();
   if (!fs::exists(image))
-    throw UsageError(image.string() + " does not exist; build the boot image (kbuild --targets vmlinux,image)");
+    throw UsageError(image.string() +
+                     " does not exist; build the boot image (kbuild --targets vmlinux,image)");
 }
 
 // Whether OUT/metadata.json says the build used --boot-config (nullopt: no metadata or no config record).
@@ -143,7 +148,8 @@ run::BootResult boot_and_record(BootOpts& o) {
     throw UsageError("give OUT_DIR (a kbuild output directory) or both --kernel FILE and --cell ERA/ARCH");
   }
   auto slash = o.cell.find('/');
-  if (slash == std::string::npos) throw UsageError("--cell takes ERA/ARCH such as k4/mipsel, not '" + o.cell + "'");
+  if (slash == std::string::npos)
+    throw UsageError("--cell takes ERA/ARCH such as k4/mipsel, not '" + o.cell + "'");
   fs::path dir = o.out.empty() ? fs::current_path() : fs::path(o.out);
   auto plan = run::plan_boot(m, o.cell.substr(0, slash), o.cell.substr(slash + 1), o.kernel, dir / "dtbs",
                              built_with_boot_config(meta));
@@ -153,8 +159,9 @@ run::BootResult boot_and_record(BootOpts& o) {
   else if (auto initrd = pick_initramfs(o); !initrd.empty())
     run::use_initramfs(plan, {initrd, o.expect, o.append});
   else if (!o.expect.empty())
-    throw UsageError("--expect needs an initramfs (--initramfs FILE, or OUT_DIR/initramfs.cpio.gz from kbuild "
-                     "--targets ...,initramfs): without one the kernel stops at the root-fs panic");
+    throw UsageError(
+        "--expect needs an initramfs (--initramfs FILE, or OUT_DIR/initramfs.cpio.gz from kbuild "
+        "--targets ...,initramfs): without one the kernel stops at the root-fs panic");
   else
     run::append_cmdline(plan, o.append);
   fs::path log_file = o.log.empty() ? dir / "boot.log" : fs::path(o.log);
@@ -170,8 +177,8 @@ run::BootResult boot_and_record(BootOpts& o) {
   else
     std::cout << plan.cell << ": boot " << r.status << " (" << r.verdict << ")"
               << (r.banner.empty() ? "" : "\n  " + r.banner)
-              << (r.marker.empty() ? "" : "\n  marker: " + r.marker) << (r.reason.empty() ? "" : "\n  " + r.reason)
-              << "\n";
+              << (r.marker.empty() ? "" : "\n  marker: " + r.marker)
+              << (r.reason.empty() ? "" : "\n  " + r.reason) << "\n";
   return r;
 }
 
@@ -192,11 +199,14 @@ run::BootResult boot_output_dir(const std::string& out_dir) {
 
 void add_boot_test(CLI::App& app) {
   auto o = std::make_shared<BootOpts>();
-  auto* sub = app.add_subcommand("boot-test",
-                                 "Boot a built kernel in the cell's qemu: to userspace with an initramfs, else to the root-fs panic");
-  sub->add_option("OUT_DIR", o->out, "Output directory of a kbuild run (has metadata.json, the boot image, dtbs/)");
+  auto* sub = app.add_subcommand(
+      "boot-test",
+      "Boot a built kernel in the cell's qemu: to userspace with an initramfs, else to the root-fs panic");
+  sub->add_option("OUT_DIR", o->out,
+                  "Output directory of a kbuild run (has metadata.json, the boot image, dtbs/)");
   sub->add_option("--kernel", o->kernel, "Boot this kernel image instead of OUT_DIR's");
-  sub->add_option("--cell", o->cell, "ERA/ARCH whose qemu settings to use (default: OUT_DIR's metadata.json)");
+  sub->add_option("--cell", o->cell,
+                  "ERA/ARCH whose qemu settings to use (default: OUT_DIR's metadata.json)");
   sub->add_option("--timeout", o->timeout, "Seconds before giving up (default: matrix/arches.json, 240)")
       ->check(CLI::Range(1, 86400));
   sub->add_option("--log", o->log, "Where the console log goes (default: OUT_DIR/boot.log)");
@@ -206,17 +216,20 @@ void add_boot_test(CLI::App& app) {
   sub->add_option("--expect", o->expect,
                   "With an initramfs: pass when a console line matches this extended regex "
                   "(default: the KSIMG-USERSPACE-OK line of kbuild's own init)");
-  sub->add_option("--append", o->append, "Add these arguments to the kernel command line (after the console)");
+  sub->add_option("--append", o->append,
+                  "Add these arguments to the kernel command line (after the console)");
   sub->add_flag("--no-initramfs", o->no_initramfs, "Boot without OUT_DIR's initramfs, to the root-fs panic");
-  sub->add_option("--init-from-cell", o->init_cell,
-                  "Boot with the init that cell builds for the same kernel (ksimg kbuild --targets initramfs into "
-                  "OUT_DIR/init-ERA-ARCH): a 64-bit kernel running its 32-bit compat userland, e.g. k4/mipsel "
-                  "for a k4/mips64el kernel");
+  sub->add_option(
+      "--init-from-cell", o->init_cell,
+      "Boot with the init that cell builds for the same kernel (ksimg kbuild --targets initramfs into "
+      "OUT_DIR/init-ERA-ARCH): a 64-bit kernel running its 32-bit compat userland, e.g. k4/mipsel "
+      "for a k4/mips64el kernel");
   for (auto [flag, field, what] : {std::tuple{"--layout", &o->layout, "OCI layout of the cell images"},
                                    {"--lock", &o->lock, "Lock file the images are built from"},
                                    {"--source", &o->source, "Kernel tree or tarball on the host"},
                                    {"--mirror", &o->mirror, "Kernel mirror (kernel.org layout)"}})
-    sub->add_option(flag, *field, std::string(what) + ", for the kbuild of --init-from-cell")->group("--init-from-cell");
+    sub->add_option(flag, *field, std::string(what) + ", for the kbuild of --init-from-cell")
+        ->group("--init-from-cell");
   sub->add_flag("--json", o->json, "Print the result as JSON");
   sub->footer(
       "Verdicts (metadata.json boot.verdict): userspace (the initramfs's init printed its marker\n"
@@ -225,7 +238,8 @@ void add_boot_test(CLI::App& app) {
       "init-failed (the kernel could not run /init or /init died: the kernel's words and what\n"
       "they mean), failed, timeout, build-only (qemu cannot boot this cell).\n"
       "Examples:\n"
-      "  ksimg boot-test out/     # after ksimg kbuild 5.10.223 --arch mipsel -o out --boot-config --targets vmlinux,initramfs\n"
+      "  ksimg boot-test out/     # after ksimg kbuild 5.10.223 --arch mipsel -o out --boot-config --targets "
+      "vmlinux,initramfs\n"
       "  ksimg boot-test out/ --initramfs rootfs.cpio.gz --expect 'login:' --append 'rdinit=/sbin/init'\n"
       "  ksimg boot-test out64/ --init-from-cell k4/mipsel   # a k4/mips64el kernel runs o32 userland\n"
       "  ksimg boot-test --kernel vmlinuz --cell k6/x86_64 --timeout 60\n"
