@@ -31,15 +31,15 @@
 
 static int failures;
 
-static void fail(const char *what) {
+static void fail(const char* what) {
   printf("KSIMG-USERSPACE-FAIL %s %s\n", KSIMG_CELL, what);
   fflush(stdout);
   failures++;
 }
 
-static const char *byte_order(void) {
+static const char* byte_order(void) {
   volatile unsigned int one = 1;
-  return *(volatile unsigned char *)&one == 1 ? "little" : "big";
+  return *(volatile unsigned char*)&one == 1 ? "little" : "big";
 }
 
 /* sqrt(2) by Newton's method: exercises the FPU (or its emulation) and the libc's printf. */
@@ -50,11 +50,11 @@ static double root2(void) {
 }
 
 /* Runs argv0 again as a child that exits 42; returns 1 when wait sees exactly that. */
-static int fork_exec_wait(const char *self) {
+static int fork_exec_wait(const char* self) {
   pid_t pid = fork();
   if (pid < 0) return 0;
   if (pid == 0) {
-    execl(self, self, "--child", (char *)NULL);
+    execl(self, self, "--child", (char*)NULL);
     _exit(127);
   }
   int status = 0;
@@ -68,7 +68,7 @@ static void power_off(void) {
   for (;;) pause(); /* PID 1 must not exit: the kernel would panic */
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "--child") == 0) return 42;
   int pid1 = getpid() == 1;
   if (pid1) {
@@ -87,12 +87,12 @@ int main(int argc, char **argv) {
   if (bits != KSIMG_BITS) fail("bits");
   double r = root2();
   if (r * r < 1.999999 || r * r > 2.000001) fail("float");
-  const char *self = pid1 ? "/init" : argv[0];
+  const char* self = pid1 ? "/init" : argv[0];
   int exec_ok = fork_exec_wait(self);
   if (!exec_ok) fail("fork-exec-wait");
   if (failures == 0)
-    printf("KSIMG-USERSPACE-OK %s %s machine=%s endian=%s bits=%d float=%.6f exec=ok\n", KSIMG_CELL, u.release,
-           u.machine, byte_order(), bits, r);
+    printf("KSIMG-USERSPACE-OK %s %s machine=%s endian=%s bits=%d float=%.6f exec=ok\n", KSIMG_CELL,
+           u.release, u.machine, byte_order(), bits, r);
   fflush(stdout);
   if (pid1) power_off();
   return failures ? 1 : 0;

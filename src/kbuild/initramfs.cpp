@@ -12,8 +12,8 @@
 #include "kbuild/build.hpp"
 #include "matrix/data.hpp"
 #include "util/files.hpp"
-#include "util/subprocess.hpp"
 #include "util/log.hpp"
+#include "util/subprocess.hpp"
 
 namespace ksimg::kbuild {
 
@@ -93,12 +93,15 @@ std::string make_initramfs(BuildContext& c, nlohmann::ordered_json& rec) {
   std::vector<std::string> defs = {
       "-DKSIMG_CELL=\"" + p.cell + "\"", "-DKSIMG_BITS=" + std::to_string(p.bits),
       "-DKSIMG_ENDIAN=\"" + p.endian + "\"", "-DKSIMG_MACHINE=\"" + uname_machine_prefix(p) + "\""};
-  if (auto compat = compat_machine(p); !compat.empty()) defs.push_back("-DKSIMG_MACHINE_COMPAT=\"" + compat + "\"");
+  if (auto compat = compat_machine(p); !compat.empty())
+    defs.push_back("-DKSIMG_MACHINE_COMPAT=\"" + compat + "\"");
   // The compiler itself by its path, not the kernel build's wrapper first on the runner's PATH:
   // that wrapper runs ccache, which on a compile-and-link falls back to the compiler with an
   // argv[0] that makes gcc look for cc1 next to the wrapper ("cannot execute 'cc1'").
   auto gcc = subprocess::find_program(p.cross_compile + "gcc");
-  if (!gcc) throw RuntimeError("initramfs: no " + p.cross_compile + "gcc in PATH: this image's toolchain is incomplete");
+  if (!gcc)
+    throw RuntimeError("initramfs: no " + p.cross_compile +
+                       "gcc in PATH: this image's toolchain is incomplete");
   std::vector<std::string> argv = {gcc->string(), "-static", "-O2"};
   argv.insert(argv.end(), defs.begin(), defs.end());
   argv.insert(argv.end(), {init_source(dir).string(), "-o", (dir / "init").string()});

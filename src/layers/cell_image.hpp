@@ -20,7 +20,7 @@ struct CellImageFacts {
   std::string cross_compile;                  // "mipsel-linux-gnu-"
   std::string gcc_version, binutils_version;  // as shipped (e.g. Debian package versions)
   int64_t source_date_epoch = 0;
-  std::string revision;       // org.opencontainers.image.revision, when known
+  std::string revision;            // org.opencontainers.image.revision, when known
   std::string inputs_sha256 = {};  // org.kernelsmith.inputs-sha256 (cell_inputs_sha256), when known
 };
 

@@ -9,7 +9,8 @@ namespace ksimg::oci {
 
 namespace {
 
-constexpr const char* pack_hint = "; pack a directory as the kernel reads it: cd ROOT && find . | cpio -o -H newc | gzip -n > FILE";
+constexpr const char* pack_hint =
+    "; pack a directory as the kernel reads it: cd ROOT && find . | cpio -o -H newc | gzip -n > FILE";
 
 }  // namespace
 
@@ -22,8 +23,8 @@ CpioSummary inspect_cpio(const std::filesystem::path& file) {
   archive_read_support_filter_all(a.get());
   archive_read_support_format_cpio(a.get());
   if (archive_read_open_filename(a.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
-    throw UsageError("--initramfs " + file.string() + " is not a cpio archive (" + detail::archive_error(a.get()) +
-                     ")" + pack_hint);
+    throw UsageError("--initramfs " + file.string() + " is not a cpio archive (" +
+                     detail::archive_error(a.get()) + ")" + pack_hint);
   CpioSummary s;
   archive_entry* e;
   int rc;
@@ -38,10 +39,8 @@ CpioSummary inspect_cpio(const std::filesystem::path& file) {
   }
   if (rc != ARCHIVE_EOF || s.entries == 0)
     throw UsageError("--initramfs " + file.string() + " is not a cpio archive" +
-                     (s.entries ? " (damaged after " + std::to_string(s.entries) + " members: "
-                                : " (") +
-                     detail::archive_error(a.get()) + ")" +
-                     pack_hint);
+                     (s.entries ? " (damaged after " + std::to_string(s.entries) + " members: " : " (") +
+                     detail::archive_error(a.get()) + ")" + pack_hint);
   return s;
 }
 

@@ -48,7 +48,8 @@ TEST_CASE("boot config of a cell is its arches.json boot settings, defconfig def
     CHECK(b.enable == want);
     CHECK(b.disable == s.disable);
   }
-  CHECK_THROWS_WITH_AS(boot_config(m, "k2.6", "arm64", matrix::parse_version("2.6.39")), doctest::Contains("has no boot settings"), UsageError);
+  CHECK_THROWS_WITH_AS(boot_config(m, "k2.6", "arm64", matrix::parse_version("2.6.39")),
+                       doctest::Contains("has no boot settings"), UsageError);
 }
 
 TEST_CASE("boot config round-trips through the JSON the host passes, and bad JSON is a usage error") {
@@ -58,7 +59,8 @@ TEST_CASE("boot config round-trips through the JSON the host passes, and bad JSO
   CHECK(back.defconfig == b.defconfig);
   CHECK(back.enable == b.enable);
   CHECK(back.disable == b.disable);
-  CHECK_THROWS_WITH_AS(parse_boot_config("{\"cell\":\"k4/mipsel\"}"), doctest::Contains("--boot-config-data"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_boot_config("{\"cell\":\"k4/mipsel\"}"), doctest::Contains("--boot-config-data"),
+                       UsageError);
   CHECK_THROWS_AS(parse_boot_config("not json"), UsageError);
   CHECK_THROWS_AS(parse_boot_config(R"({"cell":"c","defconfig":"","enable":[],"disable":[]})"), UsageError);
 }
@@ -128,7 +130,8 @@ TEST_CASE("host kbuild passes --boot-config with its own values and never --boot
   r.boot_config_data = boot_config_json({"k4/mipsel", "tinyconfig", {"MIPS_MALTA"}, {}});
   kh::SourcePlan src{t / "linux", "/src", std::nullopt, "tree"};
   kh::ImageChoice img{"localhost/kernelsmith:k4-mipsel", "kernelsmith:k4-mipsel", "", "layout"};
-  auto a = kh::plan_invocation(r, matrix::parse_version("5.10.223"), src, t / "out", t / "cc", img, 1000).argv;
+  auto a =
+      kh::plan_invocation(r, matrix::parse_version("5.10.223"), src, t / "out", t / "cc", img, 1000).argv;
   auto it = std::find(a.begin(), a.end(), "--boot-config");
   REQUIRE(it != a.end());
   REQUIRE(it + 2 < a.end());
@@ -154,7 +157,8 @@ TEST_CASE("the boot record holds verdict, banner, log and command") {
   run::BootPlan p;
   p.cell = "k4/mipsel";
   p.argv = {"qemu-system-mipsel", "-M", "malta"};
-  run::BootResult r{"passed", "root-fs", "Linux version 5.10.223", "VFS: Unable to mount root fs", "", 1.5, "/out/boot.log"};
+  run::BootResult r{"passed", "root-fs", "Linux version 5.10.223", "VFS: Unable to mount root fs",
+                    "",       1.5,       "/out/boot.log"};
   auto j = run::boot_record(p, r);
   CHECK(j["cell"] == "k4/mipsel");
   CHECK(j["status"] == "passed");

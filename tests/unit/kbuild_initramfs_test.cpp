@@ -82,7 +82,8 @@ TEST_CASE("the machine a 64-bit kernel reports to a 32-bit cell's init through i
   CHECK(compat_machine(plan_for("k4", "armhf", "debian-bullseye-gcc10-armhf")) == "aarch64");
   CHECK(compat_machine(plan_for("k6", "armel", "debian-trixie-gcc13-armel")) == "aarch64");
   CHECK(compat_machine(plan_for("k6", "powerpc", "debian-trixie-gcc13-powerpc")) == "ppc64");
-  CHECK(compat_machine(plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel")).empty());  // "mips64" has the prefix
+  CHECK(compat_machine(plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel"))
+            .empty());  // "mips64" has the prefix
   CHECK(compat_machine(plan_for("k6", "arm64", "debian-trixie-gcc13-arm64")).empty());
   CHECK(compat_machine(plan_for("k6", "x86_64", "debian-trixie-gcc13-x86_64")).empty());
 }

@@ -24,7 +24,8 @@ namespace {
 
 Plan k4_plan(BuildOptions o = {}, std::map<std::string, std::string> env = {}) {
   const auto& m = matrix::builtin();
-  auto id = identify(m, {{"KSIMG_ERA", "k4"}, {"KSIMG_ARCH", "mipsel"}, {"KSIMG_RECIPE", "debian-bullseye-gcc10-mipsel"}});
+  auto id = identify(
+      m, {{"KSIMG_ERA", "k4"}, {"KSIMG_ARCH", "mipsel"}, {"KSIMG_RECIPE", "debian-bullseye-gcc10-mipsel"}});
   o.version = "5.10.223";
   return make_plan(m, matrix::builtin_quirks(), id, o, matrix::parse_version("5.10.223"), env, 2);
 }
@@ -84,7 +85,8 @@ TEST_CASE("wrapper specs: the host gcc honours them and a -Werror compile still 
   }());
   CHECK_MESSAGE(r.ok(), r.err);  // the warning stays a warning: -Wno-error came after -Werror
   CHECK(r.err.find("unused") != std::string::npos);
-  auto plain = subprocess::run({"sh", "-c", gcc->string() + " -Wall -Werror -c " + (t.path() / "w.c").string() + " -o /dev/null"});
+  auto plain = subprocess::run(
+      {"sh", "-c", gcc->string() + " -Wall -Werror -c " + (t.path() / "w.c").string() + " -o /dev/null"});
   CHECK_FALSE(plain.ok());  // and without the specs file it fails, so the check above means something
 }
 
@@ -92,7 +94,8 @@ TEST_CASE("wrapper specs: a driver that ignores the specs file keeps the wrapper
   TempDir t("kw");
   fs::create_directories(t.path() / "fakebin");
   // Prints a cc1 line without the flags, as a driver without *self_spec would.
-  files::write_atomic(t.path() / "fakebin/gcc", "#!/bin/sh\necho ' \"/usr/lib/gcc/cc1\" \"-quiet\" \"/dev/null\"' >&2\n", 0755);
+  files::write_atomic(t.path() / "fakebin/gcc",
+                      "#!/bin/sh\necho ' \"/usr/lib/gcc/cc1\" \"-quiet\" \"/dev/null\"' >&2\n", 0755);
   PathScope path((t.path() / "fakebin").string() + ":/usr/bin:/bin");
   auto p = host_only_plan(t.path());
   prepare_wrappers(p);
@@ -112,18 +115,20 @@ TEST_CASE("--no-ccache: kbuild ignores CCACHE_DIR, refuses it with --ccache-dir,
   kh::Request r;
   kh::SourcePlan src{t.path(), "/src", std::nullopt, "tree"};
   kh::ImageChoice img{"localhost/kernelsmith:k4-mipsel", "kernelsmith:k4-mipsel", "sha256:bb", "layout"};
-  auto inv = kh::plan_invocation(r, matrix::parse_version("5.10.223"), src, t.path() / "out", std::nullopt, img, 1000);
+  auto inv = kh::plan_invocation(r, matrix::parse_version("5.10.223"), src, t.path() / "out", std::nullopt,
+                                 img, 1000);
   CHECK(std::find(inv.argv.begin(), inv.argv.end(), "--no-ccache") != inv.argv.end());
   CHECK(std::find(inv.argv.begin(), inv.argv.end(), "--ccache-dir") == inv.argv.end());
-  CHECK(std::none_of(inv.opts.mounts.begin(), inv.opts.mounts.end(), [](const run::Mount& m) { return m.container == "/ccache"; }));
+  CHECK(std::none_of(inv.opts.mounts.begin(), inv.opts.mounts.end(),
+                     [](const run::Mount& m) { return m.container == "/ccache"; }));
 }
 
 TEST_CASE("--targets: unknown names are refused on the host, empty items skipped as kbuild does") {
   CHECK_NOTHROW(kh::check_targets(""));
   CHECK_NOTHROW(kh::check_targets("vmlinux,,image,"));
-  CHECK_THROWS_WITH_AS(kh::check_targets("vmlinux,bogus"),
-                       doctest::Contains("unknown target \"bogus\" in --targets (allowed: vmlinux image modules"),
-                       UsageError);
+  CHECK_THROWS_WITH_AS(
+      kh::check_targets("vmlinux,bogus"),
+      doctest::Contains("unknown target \"bogus\" in --targets (allowed: vmlinux image modules"), UsageError);
   CHECK_THROWS_AS(check_targets({"Vmlinux"}), UsageError);
 }
 
@@ -150,7 +155,8 @@ TEST_CASE("ccache: depend mode, the specs file in the hash at a fixed mtime, and
     auto p = host_only_plan(t.path());
     auto env = prepare_wrappers(p);
     CHECK(p.ccache_mode == "off");
-    CHECK(std::none_of(env.begin(), env.end(), [](const auto& kv) { return kv.first.starts_with("CCACHE_"); }));
+    CHECK(
+        std::none_of(env.begin(), env.end(), [](const auto& kv) { return kv.first.starts_with("CCACHE_"); }));
   }
   SUBCASE("a ccache dir but no ccache on PATH: missing, the build goes on without it") {
     auto p = host_only_plan(t.path());

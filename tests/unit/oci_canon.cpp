@@ -8,9 +8,9 @@
 #include <set>
 
 #include "oci/layer.hpp"
-#include "util/error.hpp"
 #include "oci/tar_read.hpp"
 #include "oci_fixture.hpp"
+#include "util/error.hpp"
 
 using namespace ksimg;
 namespace fs = std::filesystem;
@@ -274,9 +274,9 @@ TEST_CASE("oci canon: moves put a source's directory elsewhere, with its links a
   build(b, w);
   CHECK(member(b, "opt/tc/bin/").type == 'd');
   CHECK(member(b, "opt/tc/bin/x-ld.bfd").size == 2);
-  CHECK(member(b, "opt/tc/bin/x-ld").link == "x-ld.bfd");   // relative: moved with its target
+  CHECK(member(b, "opt/tc/bin/x-ld").link == "x-ld.bfd");  // relative: moved with its target
   CHECK(member(b, "opt/tc/bin/x-ld.hard").link.find("opt/tc/bin/") != std::string::npos);
-  CHECK(member(b, "usr/binary").size == 17);                // a sibling with the same prefix stays
+  CHECK(member(b, "usr/binary").size == 17);  // a sibling with the same prefix stays
   CHECK(member(b, "opt/tc/lib/ldscripts/a.x").size == 6);
   for (const auto& m : b.members) CHECK(m.path.rfind("usr/bin/", 0) != 0);
   oci::LayerWriter bad(options(t.path));

@@ -28,7 +28,10 @@ std::string usage_error(const fs::path& f) {
 
 TEST_CASE("initramfs check: newc with /init, plain and gzip-compressed, is accepted") {
   TempDir t("cpio");
-  std::string newc = kbuild::newc_archive({{"init", S_IFREG | 0755, "\x7f" "ELF", 0, 0},
+  std::string newc = kbuild::newc_archive({{"init", S_IFREG | 0755,
+                                            "\x7f"
+                                            "ELF",
+                                            0, 0},
                                            {"dev", S_IFDIR | 0755, "", 0, 0}},
                                           0);
   files::write_atomic(t.path() / "plain.cpio", newc);
@@ -41,7 +44,8 @@ TEST_CASE("initramfs check: newc with /init, plain and gzip-compressed, is accep
   auto gz = oci::inspect_cpio(t.path() / "z.cpio.gz");
   CHECK(gz.has_init);
   CHECK(gz.compression == "gzip");
-  files::write_atomic(t.path() / "noinit.cpio", kbuild::newc_archive({{"sbin", S_IFDIR | 0755, "", 0, 0}}, 0));
+  files::write_atomic(t.path() / "noinit.cpio",
+                      kbuild::newc_archive({{"sbin", S_IFDIR | 0755, "", 0, 0}}, 0));
   CHECK_FALSE(oci::inspect_cpio(t.path() / "noinit.cpio").has_init);
 }
 

@@ -32,8 +32,10 @@ TEST_CASE("boot plan: k4/mipsel is malta with 256M and ttyS0, no cpu, no dtb") {
 
 TEST_CASE("boot plan: 64-bit MIPS needs a 64-bit cpu, MIPS64R2-generic on k4 and 5KEc on k3") {
   auto& m = matrix::builtin();
-  CHECK(joined(run::plan_boot(m, "k4", "mips64el", "k", "d").argv).find("-cpu MIPS64R2-generic") != std::string::npos);
-  CHECK(joined(run::plan_boot(m, "k6", "mips64eb", "k", "d").argv).find("qemu-system-mips64 -M malta -cpu MIPS64R2-generic") == 0);
+  CHECK(joined(run::plan_boot(m, "k4", "mips64el", "k", "d").argv).find("-cpu MIPS64R2-generic") !=
+        std::string::npos);
+  CHECK(joined(run::plan_boot(m, "k6", "mips64eb", "k", "d").argv)
+            .find("qemu-system-mips64 -M malta -cpu MIPS64R2-generic") == 0);
   CHECK(joined(run::plan_boot(m, "k3", "mips64el", "k", "d").argv).find("-cpu 5KEc") != std::string::npos);
 }
 
@@ -42,8 +44,10 @@ TEST_CASE("boot plan: powerpc64 pseries with 1G and hvc0, arm64 virt cortex-a53,
   auto ppc = joined(run::plan_boot(m, "k4", "powerpc64le", "k", "d").argv);
   CHECK(ppc.find("qemu-system-ppc64 -M pseries -m 1G") == 0);
   CHECK(ppc.find("-append console=hvc0") != std::string::npos);
-  CHECK(joined(run::plan_boot(m, "k4", "arm64", "k", "d").argv).find("qemu-system-aarch64 -M virt -cpu cortex-a53") == 0);
-  CHECK(joined(run::plan_boot(m, "k6", "x86_64", "k", "d").argv).find("qemu-system-x86_64 -M pc -m 256M") == 0);
+  CHECK(joined(run::plan_boot(m, "k4", "arm64", "k", "d").argv)
+            .find("qemu-system-aarch64 -M virt -cpu cortex-a53") == 0);
+  CHECK(joined(run::plan_boot(m, "k6", "x86_64", "k", "d").argv).find("qemu-system-x86_64 -M pc -m 256M") ==
+        0);
   CHECK(run::qemu_package("qemu-system-x86_64") == "qemu-system-x86");
   CHECK(run::qemu_package("qemu-system-aarch64") == "qemu-system-arm");
   CHECK(run::qemu_package("qemu-system-riscv64") == "qemu-system-misc");
@@ -72,7 +76,8 @@ TEST_CASE("boot plan: the k2.6 powerpc64 cell is build-only") {
 
 TEST_CASE("boot log: the root-fs panic passes and yields banner and marker") {
   std::string log =
-      "Linux version 5.10.223 (kernelsmith@kernelsmith) (mipsel-linux-gnu-gcc-10 (Debian 10.2.1-6) 10.2.1)\r\n"
+      "Linux version 5.10.223 (kernelsmith@kernelsmith) (mipsel-linux-gnu-gcc-10 (Debian 10.2.1-6) "
+      "10.2.1)\r\n"
       "random: crng init done\r\n"
       "VFS: Cannot open root device \"(null)\" or unknown-block(0,0): error -6\r\n"
       "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\r\n";
@@ -169,12 +174,14 @@ TEST_CASE("boot log: the init marker is the userspace verdict, the root-fs panic
   CHECK(r.verdict == "userspace");
   CHECK(r.marker.rfind("KSIMG-USERSPACE-OK k4/mipsel", 0) == 0);
   auto root = run::plan_boot(matrix::builtin(), "k4", "mipsel", "/o/vmlinux", "/o/dtbs");
-  auto rf = run::judge_boot("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n", root);
+  auto rf = run::judge_boot(
+      "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n", root);
   CHECK(rf.ok());
   CHECK(rf.verdict == "root-fs");
 }
 
-TEST_CASE("boot log: an init the kernel cannot run is init-failed, in the kernel's words and what they mean") {
+TEST_CASE(
+    "boot log: an init the kernel cannot run is init-failed, in the kernel's words and what they mean") {
   auto enoexec = run::judge_boot(
       "Run /init as init process\nFailed to execute /init (error -8)\nRun /sbin/init as init process\n"
       "Kernel panic - not syncing: No working init found.  Try passing init= option to kernel.\n",
@@ -183,27 +190,33 @@ TEST_CASE("boot log: an init the kernel cannot run is init-failed, in the kernel
   CHECK(enoexec.verdict == "init-failed");
   CHECK(enoexec.reason.find("Failed to execute /init (error -8)") != std::string::npos);
   CHECK(enoexec.reason.find("exec format error") != std::string::npos);
-  auto sigill = run::judge_boot("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000004\n", initramfs_plan());
+  auto sigill = run::judge_boot("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000004\n",
+                                initramfs_plan());
   CHECK(sigill.verdict == "init-failed");
   CHECK(sigill.reason.find("signal 4 (SIGILL") != std::string::npos);
-  auto exited = run::judge_boot("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\n", initramfs_plan());
+  auto exited = run::judge_boot("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\n",
+                                initramfs_plan());
   CHECK(exited.reason.find("/init exited with status 1") != std::string::npos);
-  auto check = run::judge_boot("KSIMG-USERSPACE-FAIL k4/mipsel endian\nreboot: Power down\n", initramfs_plan());
+  auto check =
+      run::judge_boot("KSIMG-USERSPACE-FAIL k4/mipsel endian\nreboot: Power down\n", initramfs_plan());
   CHECK(check.verdict == "init-failed");
   CHECK(check.reason.find("KSIMG-USERSPACE-FAIL k4/mipsel endian") != std::string::npos);
   auto none = run::judge_boot("Kernel panic - not syncing: No working init found.\n", initramfs_plan());
   CHECK(none.reason.find("has no /init") != std::string::npos);
 }
 
-TEST_CASE("boot log: a kernel that ignores the initramfs or cannot unpack it fails with the config to check") {
-  auto fell = run::judge_boot("VFS: Cannot open root device \"(null)\" or unknown-block(0,0): error -6\n"
-                              "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n",
-                              initramfs_plan());
+TEST_CASE(
+    "boot log: a kernel that ignores the initramfs or cannot unpack it fails with the config to check") {
+  auto fell = run::judge_boot(
+      "VFS: Cannot open root device \"(null)\" or unknown-block(0,0): error -6\n"
+      "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n",
+      initramfs_plan());
   CHECK(fell.verdict == "failed");
   CHECK(fell.reason.find("BLK_DEV_INITRD") != std::string::npos);
-  auto junk = run::judge_boot("Initramfs unpacking failed: invalid magic at start of compressed archive\n"
-                              "Kernel panic - not syncing: VFS: Unable to mount root fs\n",
-                              initramfs_plan());
+  auto junk = run::judge_boot(
+      "Initramfs unpacking failed: invalid magic at start of compressed archive\n"
+      "Kernel panic - not syncing: VFS: Unable to mount root fs\n",
+      initramfs_plan());
   CHECK(junk.reason.find("could not unpack the initramfs: Initramfs unpacking failed: invalid magic") !=
         std::string::npos);
   auto quiet = run::judge_boot("Linux version 6.1.176\nrandom: crng init done\n", initramfs_plan("login:"));

@@ -23,7 +23,8 @@ void check_boot_test(const BuildOptions& o) {
   auto id = identify(m, process_env());
   std::string why = run::qemu_missing(m, id.cell->era, id.cell->arch);
   if (!why.empty())
-    throw RuntimeError("--boot-test: " + why + "; cell images carry no qemu: build without --boot-test, then run " +
+    throw RuntimeError("--boot-test: " + why +
+                       "; cell images carry no qemu: build without --boot-test, then run " +
                        "`ksimg boot-test OUT` on the host (nothing was built)");
 }
 
@@ -42,8 +43,8 @@ int boot_built_kernel(const BuildOptions& o) {
   meta["boot"] = run::boot_record(plan, r);
   files::write_atomic(out / "metadata.json", meta.dump(2) + "\n");
   std::cout << plan.cell << ": boot " << r.status << " (" << r.verdict << ")"
-            << (r.banner.empty() ? "" : "\n  " + r.banner)
-            << (r.reason.empty() ? "" : "\n  " + r.reason) << "\n";
+            << (r.banner.empty() ? "" : "\n  " + r.banner) << (r.reason.empty() ? "" : "\n  " + r.reason)
+            << "\n";
   if (r.ok() || r.status == "build-only") return 0;
   std::cerr << "kbuild: the kernel built, but its boot test " << r.status << ": " << r.reason << "\n";
   return run::boot_failed_exit;
