@@ -1,8 +1,8 @@
 // kbuild's `initramfs` target (see initramfs.hpp). The cpio is written here, not by the
 // image's cpio(1) nor by libarchive (kbuild is a static program that links no libarchive; the
-// archive code stays in ksimg's oci module): newc is a short fixed format, and writing it makes the bytes
-// depend only on the init and SOURCE_DATE_EPOCH (sorted members, owner 0:0, fixed mtimes and
-// inode numbers). gzip is the image's own `gzip -n` (no name, no time in the header).
+// archive code stays in ksimg's oci module): newc is a short fixed format, and writing it makes
+// the bytes depend only on the init and SOURCE_DATE_EPOCH (sorted members, owner 0:0, fixed
+// mtimes and inode numbers). gzip is the image's own `gzip -n` (no name, no time in the header).
 #include "kbuild/initramfs.hpp"
 
 #include <sys/stat.h>
