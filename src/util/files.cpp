@@ -78,7 +78,9 @@ void AtomicFile::write(std::string_view data) {
   }
 }
 
-void AtomicFile::commit() { commit_to(dest_); }
+void AtomicFile::commit() {
+  commit_to(dest_);
+}
 
 void AtomicFile::discard() {
   if (fd_ >= 0) ::close(fd_);
@@ -105,7 +107,8 @@ static void crash_point(bool renamed) {
 }
 
 void AtomicFile::commit_to(const fs::path& dest) {
-  if (done_ || fd_ < 0) throw RuntimeError("internal: " + tmp_.string() + " was already committed or discarded");
+  if (done_ || fd_ < 0)
+    throw RuntimeError("internal: " + tmp_.string() + " was already committed or discarded");
   if (::fsync(fd_) != 0) throw RuntimeError(errno_text("cannot fsync", tmp_.string()));
   crash_point(false);
   // Renamed while still open (and locked), so no cleaner can take it for a dead writer's.

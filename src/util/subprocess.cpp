@@ -76,6 +76,10 @@ pid_t spawn(std::vector<std::string> argv, const Options& o, Pipe& in, Pipe& out
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out.w.fd, 1);
   posix_spawn_file_actions_adddup2(&fa, err.w.fd, 2);
+  // Nothing but stdin/stdout/stderr reaches the child: a descriptor some library opened
+  // without O_CLOEXEC would otherwise push the child's own descriptors past 9, which breaks
+  // programs that pass them to sh (dash takes one digit: mmdebstrap's `cat >&11` fails).
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   if (o.cwd) posix_spawn_file_actions_addchdir_np(&fa, o.cwd->c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);

@@ -25,13 +25,12 @@
 // (filter ?artifactType=), as Harbor >= 2.8 does.
 #include <httplib.h>
 
-#include <map>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -113,8 +112,9 @@ std::string take_fault(const httplib::Request& req) {
 void log_line(const httplib::Request& req, int status, const std::string& fault) {
   if (g_cfg.log_file.empty()) return;
   std::lock_guard lk(g_mu);
-  std::ofstream(g_cfg.log_file, std::ios::app) << req.method << " " << req.target << " " << status << " "
-                                               << req.body.size() << " " << (fault.empty() ? "-" : fault) << "\n";
+  std::ofstream(g_cfg.log_file, std::ios::app)
+      << req.method << " " << req.target << " " << status << " " << req.body.size() << " "
+      << (fault.empty() ? "-" : fault) << "\n";
 }
 
 void error_body(httplib::Response& res, int status, const std::string& msg) {
@@ -149,7 +149,8 @@ httplib::Result forward(const httplib::Request& req) {
   up.method = req.method;
   up.path = req.target;
   for (const auto& [k, v] : req.headers)
-    if (k != "Content-Length" && k != "REMOTE_ADDR" && k != "REMOTE_PORT" && k != "LOCAL_ADDR" && k != "LOCAL_PORT")
+    if (k != "Content-Length" && k != "REMOTE_ADDR" && k != "REMOTE_PORT" && k != "LOCAL_ADDR" &&
+        k != "LOCAL_PORT")
       up.headers.emplace(k, v);
   up.body = req.body;
   if (!req.body.empty() || req.method == "PUT" || req.method == "POST" || req.method == "PATCH")
@@ -174,7 +175,8 @@ void copy_response(const httplib::Response& from, httplib::Response& to, const s
 void redirect_blob(const httplib::Request& req, httplib::Response& res) {
   auto blobs = req.path.rfind("/blobs/");
   auto colon = req.path.find(':', blobs == std::string::npos ? 0 : blobs);
-  if (blobs == std::string::npos || colon == std::string::npos) return error_body(res, 400, "not a blob path");
+  if (blobs == std::string::npos || colon == std::string::npos)
+    return error_body(res, 400, "not a blob path");
   std::string alg = req.path.substr(blobs + 7, colon - blobs - 7);
   res.status = 307;
   res.set_header("Location", g_cfg.redirect_to + "/blobs/" + alg + "/" + req.path.substr(colon + 1));
@@ -185,7 +187,8 @@ bool serve_referrers(const httplib::Request& req, httplib::Response& res) {
   static const std::regex re("^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$");
   std::smatch m;
   if (!g_cfg.referrers || req.method != "GET" || !std::regex_match(req.path, m, re)) return false;
-  auto idx = nlohmann::json{{"schemaVersion", 2}, {"mediaType", "application/vnd.oci.image.index.v1+json"},
+  auto idx = nlohmann::json{{"schemaVersion", 2},
+                            {"mediaType", "application/vnd.oci.image.index.v1+json"},
                             {"manifests", nlohmann::json::array()}};
   std::string type = req.has_param("artifactType") ? req.get_param_value("artifactType") : "";
   {
@@ -203,7 +206,8 @@ bool serve_referrers(const httplib::Request& req, httplib::Response& res) {
 void record_referrer(const httplib::Request& req, const httplib::Response& up, httplib::Response& res) {
   static const std::regex re("^/v2/(.+)/manifests/[^/]+$");
   std::smatch m;
-  if (!g_cfg.referrers || req.method != "PUT" || up.status != 201 || !std::regex_match(req.path, m, re)) return;
+  if (!g_cfg.referrers || req.method != "PUT" || up.status != 201 || !std::regex_match(req.path, m, re))
+    return;
   auto j = nlohmann::json::parse(req.body, nullptr, false);
   if (j.is_discarded() || !j.contains("subject") || !up.has_header("Docker-Content-Digest")) return;
   nlohmann::json d = {{"mediaType", j.value("mediaType", "")},
@@ -231,10 +235,12 @@ void handle(const httplib::Request& req, httplib::Response& res) {
   if (fault == "drop") broken_body(res, "", 0);
   if (fault == "blobunknown") {
     res.status = 400;
-    res.set_content(R"({"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"injected"}]})",
-                    "application/json");
+    res.set_content(
+        R"({"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"injected"}]})",
+        "application/json");
   }
-  if (fault == "500" || fault == "503" || fault == "drop" || fault == "blobunknown") return log_line(req, res.status, fault);
+  if (fault == "500" || fault == "503" || fault == "drop" || fault == "blobunknown")
+    return log_line(req, res.status, fault);
   auto r = forward(req);
   if (!r) {
     error_body(res, 502, "upstream: " + httplib::to_string(r.error()));
@@ -244,7 +250,8 @@ void handle(const httplib::Request& req, httplib::Response& res) {
   record_referrer(req, *r, res);
   if (g_cfg.chunk_min > 0 && req.method == "POST" && r->status == 202)
     res.set_header("OCI-Chunk-Min-Length", std::to_string(g_cfg.chunk_min));
-  std::string type = r->has_header("Content-Type") ? r->get_header_value("Content-Type") : "application/octet-stream";
+  std::string type =
+      r->has_header("Content-Type") ? r->get_header_value("Content-Type") : "application/octet-stream";
   if (fault == "reset") broken_body(res, r->body, r->body.size() / 2);
   if (fault == "slow") slow_body(res, r->body, type);
   if (fault == "corrupt" && r->status == 200 && !r->body.empty()) {
@@ -259,8 +266,9 @@ void handle(const httplib::Request& req, httplib::Response& res) {
 
 int main(int argc, char** argv) {
   if (!parse_args(argc, argv, g_cfg)) {
-    std::cerr << "usage: ksimg_registry_proxy UPSTREAM_PORT [--log FILE] [--chunk-min N] [--redirect-to BASE] "
-                 "[--referrers] [--fault \"KIND METHOD COUNT REGEX\"]...\n";
+    std::cerr
+        << "usage: ksimg_registry_proxy UPSTREAM_PORT [--log FILE] [--chunk-min N] [--redirect-to BASE] "
+           "[--referrers] [--fault \"KIND METHOD COUNT REGEX\"]...\n";
     return 2;
   }
   httplib::Server svr;

@@ -1,24 +1,52 @@
 # Shared helpers for integration tests (sourced, not a test itself): skip/fail/ok with a check
 # counter, a fresh scratch dir, processes to stop on exit, a private podman storage under a
-# short path, the Debian mirror from the host's apt sources, and the layout check.
+# short path, the Debian mirror from the host's apt sources, the Debian lock probe, the static
+# file server, a docker-registry on a free port, and the layout check.
 # Usage: source "$(dirname "$0")/lib.bash"; scratch NAME; ...; echo "checks $CHECKS"
 : "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
+[ -z "${KSIMG_LIB_SOURCED:-}" ] || return 0  # registry_lib.bash sources it too
+KSIMG_LIB_SOURCED=1
 
 CHECKS=0
-LIB_PIDS=()      # started in the background by this test; killed on exit
+# Processes this test started, killed on exit: a file rather than an array, so that servers
+# started inside $(...) (to print their port) are recorded too.
+LIB_PIDFILE=$(mktemp "${TMPDIR:-/tmp}/ksimg-test-pids.XXXXXX")
 LIB_CLEANUP=()   # commands run on exit (after the kills)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 ok() { CHECKS=$((CHECKS + 1)); echo "ok $CHECKS: $*"; }
 
+# stop_tracked: kills every process track recorded, now
+stop_tracked() {
+  local p pids=()
+  mapfile -t pids <"$LIB_PIDFILE"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  : >"$LIB_PIDFILE"
+}
+
 lib_exit() {
-  local p c
-  for p in "${LIB_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${LIB_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  local rc=$? c
+  stop_tracked
+  rm -f "$LIB_PIDFILE"
   for c in "${LIB_CLEANUP[@]}"; do eval "$c" || true; done
-  if declare -F cleanup >/dev/null; then cleanup; fi  # registry_lib.bash's, when sourced first
+  # a passed or skipped test's scratch dir goes (a full run would otherwise keep gigabytes of
+  # stores and layouts); a failed one's stays for a look, as does any with KSIMG_TESTS_KEEP=1
+  if [ -n "${LIB_SCRATCH:-}" ] && { [ "$rc" = 0 ] || [ "$rc" = 77 ]; } && [ "${KSIMG_TESTS_KEEP:-0}" != 1 ]; then
+    cd / && rm -rf "$LIB_SCRATCH"
+  fi
 }
 trap lib_exit EXIT
+
+# expect CODE TEXT CMD...: the command fails with exit CODE and TEXT on stderr (kept in
+# ./out.txt and ./err.txt)
+expect() {
+  local code=$1 text=$2 rc=0
+  shift 2
+  "$@" >out.txt 2>err.txt || rc=$?
+  [ "$rc" = "$code" ] || { cat err.txt; fail "'$*' exited $rc, expected $code"; }
+  grep -qF -- "$text" err.txt || { cat err.txt; fail "'$*' did not say '$text'"; }
+}
 
 # need_tools TOOL...: skip unless every tool is on PATH
 need_tools() {
@@ -26,22 +54,33 @@ need_tools() {
   for t in "$@"; do command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps installs it)"; done
 }
 
-# scratch NAME: a fresh $KSIMG_TESTS_TMP/NAME, exported as T, and cd into it
+# scratch NAME: a fresh $KSIMG_TESTS_TMP/NAME, exported as T, and cd into it; removed on exit
+# when the test passes or skips, kept when it fails (or always, with KSIMG_TESTS_KEEP=1)
 scratch() {
   T="$KSIMG_TESTS_TMP/$1"
   rm -rf "$T" && mkdir -p "$T" && cd "$T" || fail "cannot create $T"
+  LIB_SCRATCH=$T
   export T
 }
 
 # track PID: kill it when the test exits
-track() { LIB_PIDS+=("$1"); }
+track() { echo "$1" >>"$LIB_PIDFILE"; }
 
-# podman_storage: private podman storage under a short /tmp path (podman is slow with long ones)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_port FILE: the first line of FILE once a server wrote its port there (up to 5 s)
+wait_port() {
+  for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done
+  head -1 "$1"
+}
+
+# podman_storage [DRIVER]: private podman storage (driver overlay unless named) under a short
+# /tmp path (podman 4.3 took ~20 s per run with its storage below a long path), removed on exit
 podman_storage() {
   local s
   s=$(mktemp -d /tmp/ksL.XXXXXX)
   export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
-  printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$s" "$s" >"$s/storage.conf"
+  printf '[storage]\ndriver = "%s"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "${1:-overlay}" "$s" "$s" >"$s/storage.conf"
   export CONTAINERS_STORAGE_CONF="$s/storage.conf"
   LIB_CLEANUP+=("podman rmi -af >/dev/null 2>&1; rm -rf '$s'")
 }
@@ -85,6 +124,29 @@ need_debian() {
     || skip "the Debian archive is unreachable from here ($KSIMG_DEBIAN_MIRROR, $1)"
 }
 
+# need_debian_keyring: KEYRING, the Debian archive keyring (KSIMG_DEBIAN_KEYRING or Debian's);
+# skips unless it is readable
+need_debian_keyring() {
+  KEYRING=${KSIMG_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+  [ -r "$KEYRING" ] || skip "no Debian archive keyring at $KEYRING (install debian-archive-keyring)"
+}
+
+# debian_lock ARGS...: `ksimg -v lock ARGS` (output in $T/out and $T/err) as a test's first
+# contact with the Debian archive: skips when the host's apt sources name none or the archive
+# is unreachable; any other failure fails the test
+debian_lock() {
+  local rc=0
+  "$KSIMG" -v lock "$@" >"$T/out" 2>"$T/err" || rc=$?
+  [ "$rc" != 0 ] || return 0
+  if [ "$rc" = 2 ] && grep -qF 'no Debian mirror' "$T/err"; then
+    skip "the host's apt sources name no Debian archive: $(tail -1 "$T/err")"
+  fi
+  if [ "$rc" = 1 ] && grep -qE 'curl error|HTTP 5[0-9][0-9]' "$T/err"; then
+    skip "the Debian archive is unreachable from here: $(tail -1 "$T/err")"
+  fi
+  fail "ksimg lock $*: exit $rc: $(cat "$T/err")"
+}
+
 # run_dir NAME: a fresh $KSIMG_TESTS_TMP/NAME.run.XXXXXX, exported as T, removed on exit (unlike
 # scratch, several runs of the test may coexist)
 run_dir() {
@@ -107,15 +169,40 @@ need_static_server() {
   [ -x "$STATIC_SERVER" ] || skip "no $STATIC_SERVER (build the ksimg_static_server target)"
 }
 
-# static_server DIR: serves DIR on 127.0.0.1 (requests logged to $T/server.log) until the test
-# exits; sets STATIC_URL to its http://127.0.0.1:PORT
+# static_server DIR [ARGS...]: serves DIR on 127.0.0.1 (requests logged to $T/server.log; ARGS
+# go to ksimg_static_server, e.g. --fault) until the test exits; sets STATIC_URL to its
+# http://127.0.0.1:PORT, STATIC_PORT and STATIC_PID
 static_server() {
+  local dir=$1
+  shift
   need_static_server
   rm -f "$T/port"
-  "$STATIC_SERVER" "$1" --log "$T/server.log" >"$T/port" &
-  track $!
-  local _
-  for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-  [ -s "$T/port" ] || fail "ksimg_static_server did not start on $1"
-  STATIC_URL="http://127.0.0.1:$(head -1 "$T/port")"
+  "$STATIC_SERVER" "$dir" --log "$T/server.log" "$@" >"$T/port" &
+  STATIC_PID=$!
+  track "$STATIC_PID"
+  STATIC_PORT=$(wait_port "$T/port")
+  [ -n "$STATIC_PORT" ] || fail "ksimg_static_server did not start on $dir"
+  STATIC_URL="http://127.0.0.1:$STATIC_PORT"
+}
+
+# start_registry DIR [relative] [--auth YAML]: a docker-registry (scripts/start-registry) on a
+# free port, stopped on exit; prints the port. relative: Location headers are relative;
+# --auth YAML: the body of its `auth:` section (registry_lib.bash's htpasswd_auth, token_auth).
+# The caller checks that /usr/bin/docker-registry exists (registry_lib.bash does).
+start_registry() {
+  local dir=$1 relative=false auth="" port
+  shift
+  while [ $# -gt 0 ]; do
+    case $1 in
+      relative) relative=true ;;
+      --auth) auth=$2; shift ;;
+      *) fail "start_registry: unknown argument $1" ;;
+    esac
+    shift
+  done
+  port=$(free_port)
+  KSIMG_REGISTRY_RELATIVE_URLS=$relative KSIMG_REGISTRY_AUTH=$auth \
+    "$KSIMG_SRC/scripts/start-registry" "$port" "$dir" >/dev/null || fail "scripts/start-registry $port $dir failed"
+  track "$(cat "$dir/registry.pid")"
+  echo "$port"
 }

@@ -1,37 +1,41 @@
-# Shared by the registry_*.sh integration tests (sourced, not a test itself): a real
-# docker-registry on a free 127.0.0.1 port via scripts/start-registry, the fault-injecting
-# ksimg_registry_proxy in front of it, small images built with `ksimg image build`, and checks.
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}" "${KSIMG_BUILD_DIR:?}"
-
-for tool in /usr/bin/docker-registry jq curl python3; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is not installed (scripts/install-deps installs it)"
-    exit 77
-  fi
-done
+# Shared by the tests that need a registry (sourced, not a test itself; it sources lib.bash,
+# whose start_registry starts one): the tools they need checked, the `auth:` sections for
+# htpasswd or token auth and ksimg_token_server, the fault-injecting ksimg_registry_proxy,
+# small images built with `ksimg image build`, and checks.
+: "${KSIMG_BUILD_DIR:?}"
+# shellcheck source=lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+need_tools /usr/bin/docker-registry jq curl python3
 PROXY_BIN="$KSIMG_BUILD_DIR/ksimg_registry_proxy"
-[ -x "$PROXY_BIN" ] || { echo "SKIP: $PROXY_BIN is not built"; exit 77; }
+[ -x "$PROXY_BIN" ] || skip "$PROXY_BIN is not built"
 
-CHECKS=0
-PIDFILE=$(mktemp)  # processes this test started (appended from subshells too)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { CHECKS=$((CHECKS + 1)); echo "ok $CHECKS: $*"; }
-cleanup() {
-  local p
-  while read -r p; do kill "$p" 2>/dev/null || true; done < "$PIDFILE"
-  rm -f "$PIDFILE"
+
+# htpasswd_auth FILE: the `auth:` section of a registry checking Basic credentials in FILE
+htpasswd_auth() { printf '  htpasswd:\n    realm: ksimg-basic\n    path: %s' "$1"; }
+
+# token_auth REALM_PORT: the `auth:` section of a registry trusting tokens from ksimg_token_server
+# on REALM_PORT, signed with $T/key.pem (token_keys)
+token_auth() {
+  printf '  token:\n    realm: http://127.0.0.1:%s/token\n    service: ksimg-test-registry\n    issuer: ksimg-test-issuer\n    rootcertbundle: %s/cert.pem' "$1" "$T"
 }
-trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# token_keys: $T/key.pem and $T/cert.pem, the token server's signing key and the certificate the
+# registry verifies its tokens with
+token_keys() {
+  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj /CN=ksimg-test-token \
+    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null || fail "openssl could not make a token signing key"
+}
 
-# start_registry DIR [relative]: prints the port
-start_registry() {
-  local dir=$1 port
-  port=$(free_port)
-  KSIMG_REGISTRY_RELATIVE_URLS=${2:-false} "$KSIMG_SRC/scripts/start-registry" "$port" "$dir" >/dev/null
-  cat "$dir/registry.pid" >> "$PIDFILE"
-  echo "$port"
+# start_token_server LOG [ARGS...]: ksimg_token_server (users from $T/users, keys from token_keys),
+# stopped on exit; prints its port
+start_token_server() {
+  local log=$1 bin="$KSIMG_BUILD_DIR/ksimg_token_server"
+  shift
+  [ -x "$bin" ] || fail "$bin is not built"
+  : > "$log"
+  "$bin" --key "$T/key.pem" --cert "$T/cert.pem" --user-file "$T/users" --log "$log" "$@" > "$log.port" &
+  track $!
+  wait_port "$log.port"
 }
 
 # start_proxy UPSTREAM_PORT LOG [proxy args...]: prints the proxy's port
@@ -39,11 +43,9 @@ start_proxy() {
   local up=$1 log=$2
   shift 2
   : > "$log"
-  local out="$log.port"
-  "$PROXY_BIN" "$up" --log "$log" "$@" > "$out" 2>"$log.err" &
-  echo "$!" >> "$PIDFILE"
-  for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.05; done
-  head -1 "$out"
+  "$PROXY_BIN" "$up" --log "$log" "$@" > "$log.port" 2>"$log.err" &
+  track $!
+  wait_port "$log.port"
 }
 
 # uploaded_bytes LOG: blob body bytes the proxy saw going to upload sessions (POST/PATCH/PUT)
@@ -63,7 +65,6 @@ make_images() {
   "$KSIMG" -q image build --layer "$d/base" --layer "$d/tool2" --tag img2 --layout "$L" --cmd true >/dev/null
 }
 
-layout_digest() { jq -r --arg t "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]==$t) | .digest' "$1/index.json"; }
 
 # registry_manifest PORT REPO REF: the HTTP status of HEAD on the manifest
 manifest_status() {
@@ -71,11 +72,3 @@ manifest_status() {
     "http://127.0.0.1:$1/v2/$2/manifests/$3"
 }
 
-# expect CODE TEXT CMD...: the command fails with exit CODE and TEXT on stderr
-expect() {
-  local code=$1 text=$2 rc=0
-  shift 2
-  "$@" >out.txt 2>err.txt || rc=$?
-  [ "$rc" = "$code" ] || { cat err.txt; fail "'$*' exited $rc, expected $code"; }
-  grep -qF -- "$text" err.txt || { cat err.txt; fail "'$*' did not say '$text'"; }
-}

@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   if (ctx.shouldExit()) return rc;
   bool filtered = false, listing = false;
   for (int i = 1; i < argc; ++i) {
-    filtered = filtered || std::strncmp(argv[i], "--test-case=", 12) == 0 || std::strncmp(argv[i], "-tc=", 4) == 0;
+    filtered =
+        filtered || std::strncmp(argv[i], "--test-case=", 12) == 0 || std::strncmp(argv[i], "-tc=", 4) == 0;
     listing = listing || std::strncmp(argv[i], "--list", 6) == 0 || std::strncmp(argv[i], "-l", 2) == 0;
   }
   if (rc == 0 && filtered && !listing && g_started == 0) {

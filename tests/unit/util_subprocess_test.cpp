@@ -1,6 +1,10 @@
 // Unit tests for util/subprocess: argv without a shell, captured stdout/stderr, exit status,
 // stdin feeding without deadlock, environment and working directory, missing programs.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <vector>
 
 #include "util/error.hpp"
 #include "util/subprocess.hpp"
@@ -49,4 +53,15 @@ TEST_CASE("subprocess: environment, working directory, output limit, missing pro
                        RuntimeError);
   CHECK(subprocess::find_program("sh"));
   CHECK_FALSE(subprocess::find_program("ksimg-no-such-program"));
+}
+
+TEST_CASE("subprocess: the child gets stdin, stdout and stderr only") {
+  // Descriptors past 2 that the parent leaves open (no O_CLOEXEC) stay out of the child, so its
+  // own ones start at 3 (mmdebstrap hands one to dash as `>&N`, which takes a single digit).
+  std::vector<int> leaked;
+  for (int i = 0; i < 12; ++i) leaked.push_back(::open("/dev/null", O_RDONLY));
+  auto r = subprocess::run({"sh", "-c", "ls /proc/self/fd | sort -n | tr '\\n' ' '"});
+  for (int fd : leaked) ::close(fd);
+  CHECK(r.ok());
+  CHECK(r.out == "0 1 2 3 ");  // 3: the directory ls reads
 }
