@@ -32,9 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto text = fuzz::input(data + 1, size - 1);
   try {
     switch (data[0] % 4) {
-      case 0: release(text); break;
-      case 1: packages(text); break;
-      case 2: (void)ksimg::recipes::parse_release_date(text); break;
+      case 0:
+        release(text);
+        break;
+      case 1:
+        packages(text);
+        break;
+      case 2:
+        (void)ksimg::recipes::parse_release_date(text);
+        break;
       default: {
         auto rel = ksimg::recipes::parse_relations(text);
         for (const auto& alt : rel) (void)ksimg::recipes::to_text(alt);

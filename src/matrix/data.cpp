@@ -22,6 +22,21 @@ std::string Recipe::source() const {
   return kind == "tarball" ? "bootlin" : kind;
 }
 
+const CompatUserland* Recipe::find_compat(const std::string& abi) const {
+  for (const auto& c : compat)
+    if (c.abi == abi) return &c;
+  return nullptr;
+}
+
+const std::string& Recipe::libc_on(const std::string& host_arch) const {
+  return host_arch == "arm64" && libc_arm64 ? *libc_arm64 : libc;
+}
+
+std::vector<std::string> Recipe::host_arches() const {
+  if (no_arm64.empty()) return {"amd64", "arm64"};
+  return {"amd64"};
+}
+
 const Cell& Matrix::cell(const std::string& era, const std::string& arch) const {
   auto it = cells.find(era + "/" + arch);
   if (it == cells.end()) throw DataError("matrix/cells.json: no cell " + era + "/" + arch);
@@ -134,16 +149,45 @@ static void load_arches(Matrix& m, const Node& root) {
   }
 }
 
+// Why a recipe has no arm64-hosted toolchain ("" when it has): Bootlin publishes x86_64-hosted
+// SDKs only, script recipes build in the amd64 base, and a debian recipe runs on arm64 when
+// its "hosts" names an arm64 package set (recipes/README.md "Host platforms").
+static std::string no_arm64_reason(const std::string& kind, const Node& r) {
+  if (kind == "tarball") return "Bootlin's SDKs are built for x86_64 hosts only";
+  if (kind == "script") return "built from source in the amd64 base image; no arm64 build is defined";
+  if (!r.has("hosts") || !r.at("hosts").has("arm64")) return "the recipe names no arm64-hosted packages";
+  Node a = r.at("hosts").at("arm64");
+  if (!a.raw().is_object()) a.fail("expected an object");
+  if (a.has("unavailable")) return a.str("unavailable");
+  return "";
+}
+
 static Recipe load_recipe(const std::string& file, const Node& r) {
   // Kind-specific keys are validated in depth by the recipes module; here the summary.
-  r.keys({"name",        "kind",     "arch",    "gcc",      "binutils", "libc",         "triple",
-          "abi",         "note",     "suite",   "packages", "release",  "urls",         "sha256",
-          "install_dir", "relocate", "builder", "inputs",   "steps",    "gcc_configure"});
-  Recipe x{r.str("name"),   r.str("kind"),         r.str("arch"),    r.str("gcc"),     r.str("libc"),
-           r.str("triple"), r.opt_str("binutils"), r.opt_str("abi"), r.opt_str("note")};
+  r.keys({"name",     "kind",    "arch",   "gcc",      "binutils",      "libc", "triple", "abi",
+          "note",     "compat",  "suite",  "packages", "release",       "urls", "sha256", "install_dir",
+          "relocate", "builder", "inputs", "steps",    "gcc_configure", "hosts"});
+  Recipe x{r.str("name"),
+           r.str("kind"),
+           r.str("arch"),
+           r.str("gcc"),
+           r.str("libc"),
+           r.str("triple"),
+           r.opt_str("binutils"),
+           r.opt_str("abi"),
+           r.opt_str("note"),
+           {},
+           {}};
+  if (r.has("compat"))
+    for (const auto& c : r.at("compat").items()) {
+      c.keys({"abi", "triple", "libc"});
+      x.compat.push_back({c.str("abi"), c.str("triple"), c.str("libc")});
+    }
   if (x.kind != "debian" && x.kind != "tarball" && x.kind != "script")
     r.at("kind").fail("unknown kind (allowed: debian, tarball, script)");
   if (file != "recipes/" + x.name + ".json") r.at("name").fail("must match the file name");
+  x.no_arm64 = no_arm64_reason(x.kind, r);
+  if (x.no_arm64.empty()) x.libc_arm64 = r.at("hosts").at("arm64").opt_str("libc");
   return x;
 }
 

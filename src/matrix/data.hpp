@@ -57,12 +57,29 @@ struct Arch {
   std::optional<std::string> no_kernel;  // set when no kernel exists for this arch at all
 };
 
+// A second userland ABI a recipe's image compiles for besides the cell's own: the 32-bit ABI
+// its 64-bit kernels run through their compat layer (x86_64 cells: i386 with i686-linux-gnu-gcc).
+struct CompatUserland {
+  std::string abi, triple, libc;  // "i386", "i686-linux-gnu", "glibc 2.41 (libc6-dev-i386-cross ...)"
+};
+
 struct Recipe {
   std::string name, kind, arch, gcc, libc, triple;  // kind: debian | tarball | script
   std::optional<std::string> binutils;              // unknown for most Bootlin SDKs
   std::optional<std::string> abi;                   // powerpc64: elfv1 | elfv2
   std::optional<std::string> note;
+  std::vector<CompatUserland> compat;
+  const CompatUserland* find_compat(const std::string& abi) const;
+  // Why the toolchain has no arm64-hosted build ("" when it has one: a debian recipe whose
+  // hosts.arm64 names the arm64 packages). Every recipe runs on amd64 hosts.
+  std::string no_arm64 = {};
+  // The C library of the arm64-hosted image when it differs from `libc` (which describes the
+  // amd64 one): the x86_64 and arm64 recipes switch between native and cross there.
+  std::optional<std::string> libc_arm64 = {};
+  const std::string& libc_on(const std::string& host_arch) const;
   std::string source() const;  // user-facing source name: debian | bootlin | script
+  // The host platforms' architectures it runs on: {"amd64"} or {"amd64", "arm64"}.
+  std::vector<std::string> host_arches() const;
 };
 
 struct Cell {

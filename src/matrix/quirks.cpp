@@ -82,8 +82,13 @@ QuirkAction load_action(const Node& a) {
       [[fallthrough]];
     case QuirkKind::wrapper_flag:
     case QuirkKind::hostcflags:
-    case QuirkKind::config_normalize:
       r.value = a.str("value");
+      break;
+    case QuirkKind::config_normalize:
+      if (a.str("value") == name(Normalize::oldconfig))
+        r.normalize = Normalize::oldconfig;
+      else if (a.str("value") != name(Normalize::olddefconfig))
+        a.at("value").fail("unknown normalize target (allowed: olddefconfig, oldconfig)");
       break;
     case QuirkKind::env:
       for (const auto& [name, v] : a.at("vars").members()) r.vars[name] = a.at("vars").str(name);
@@ -111,6 +116,10 @@ QuirkAction load_action(const Node& a) {
 const std::vector<std::string>& known_patches() {
   static const std::vector<std::string> p = {"compiler_gcc_header_shim", "timeconst_defined_array"};
   return p;
+}
+
+const char* name(Normalize n) {
+  return n == Normalize::oldconfig ? "oldconfig" : "olddefconfig";
 }
 
 std::string kind_name(QuirkKind k) {

@@ -26,13 +26,20 @@ enum class QuirkKind {
   env,               // `vars` set in make's environment ("{source_date}" = SOURCE_DATE_EPOCH as date -u)
   config_enable,     // `symbols` set =y after the base config, before the user's fragments
   config_disable,    // `symbols` turned off after all config steps (only when =y if only_if_y)
-  config_normalize,  // `value`: the make target that normalizes a supplied .config (oldconfig)
+  config_normalize,  // `value`: the make target that normalizes a supplied .config (Normalize)
   patch,             // `patch`: a named built-in file patch or shim (kbuild/patches.cpp)
 };
+
+// The make target that normalizes a supplied .config: olddefconfig, or on trees older than
+// 2.6.36 (no olddefconfig yet) oldconfig, fed `yes ""`.
+enum class Normalize { olddefconfig, oldconfig };
+// Its make target, as --dry-run and the build log print it.
+const char* name(Normalize n);
 
 struct QuirkAction {
   QuirkKind kind = QuirkKind::make_var;
   std::string name, value, patch;
+  Normalize normalize = Normalize::olddefconfig;  // config_normalize's `value`
   std::map<std::string, std::string> vars;
   std::vector<std::string> symbols;
   bool only_if_y = true;

@@ -1,6 +1,6 @@
 // The resolver (see resolver.hpp). Order of decisions, each recorded in Resolution::why:
 // band -> arch availability -> cell -> recipe (default or --source) -> exceptions.
-// The exception step generalises kernelsmith's band-wide k4-x86_64 override (§1.5) to the
+// The exception step generalises kernelsmith's band-wide k4-x86_64 override to the
 // version range the problem actually has, and applies whatever source was chosen.
 #include "matrix/resolver.hpp"
 

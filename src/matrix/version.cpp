@@ -86,9 +86,12 @@ static std::optional<std::string> make_var(std::string_view mk, std::string_view
     pos = end + 1;
     if (!line.starts_with(name)) continue;
     line.remove_prefix(std::min(line.size(), line.find_first_not_of(" \t", name.size())));
-    if (line.starts_with(":=")) line.remove_prefix(2);
-    else if (line.starts_with("=")) line.remove_prefix(1);
-    else continue;
+    if (line.starts_with(":="))
+      line.remove_prefix(2);
+    else if (line.starts_with("="))
+      line.remove_prefix(1);
+    else
+      continue;
     line = line.substr(0, line.find('#'));
     line.remove_prefix(std::min(line.size(), line.find_first_not_of(" \t")));
     while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))

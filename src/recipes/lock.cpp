@@ -24,19 +24,28 @@ ojson suite_json(const LockedSuite& s) {
                {"inrelease_sha256", s.inrelease_sha256}};
 }
 
+ojson packages_json(const std::vector<LockedPackage>& packages) {
+  ojson pk = ojson::array();
+  for (const auto& p : packages)
+    pk.push_back(ojson{{"name", p.name},
+                       {"version", p.version},
+                       {"architecture", p.architecture},
+                       {"filename", p.filename},
+                       {"size", p.size},
+                       {"sha256", p.sha256}});
+  return pk;
+}
+
 ojson recipe_json(const LockedRecipe& r) {
   ojson j{{"kind", r.kind}, {"status", r.status}, {"recipe_sha256", r.recipe_sha256}};
   if (r.kind == "debian") {
     j["suite"] = r.suite;
-    ojson pk = ojson::array();
-    for (const auto& p : r.packages)
-      pk.push_back(ojson{{"name", p.name},
-                         {"version", p.version},
-                         {"architecture", p.architecture},
-                         {"filename", p.filename},
-                         {"size", p.size},
-                         {"sha256", p.sha256}});
-    j["packages"] = pk;
+    j["packages"] = packages_json(r.packages);
+    if (!r.hosts.empty()) {
+      ojson h = ojson::object();
+      for (const auto& [arch, pk] : r.hosts) h[arch] = ojson{{"packages", packages_json(pk)}};
+      j["hosts"] = h;
+    }
   } else if (r.kind == "tarball") {
     j["urls"] = r.urls;
     j["sha256"] = r.sha256;
@@ -80,7 +89,8 @@ LockedInput input_from(const Node& n) {
 }
 
 LockedRecipe recipe_from(const Node& n) {
-  n.keys({"kind", "status", "recipe_sha256", "suite", "packages", "urls", "sha256", "inputs", "reason"});
+  n.keys({"kind", "status", "recipe_sha256", "suite", "packages", "hosts", "urls", "sha256", "inputs",
+          "reason"});
   LockedRecipe r;
   r.kind = n.str("kind");
   r.status = n.str("status");
@@ -90,6 +100,15 @@ LockedRecipe recipe_from(const Node& n) {
   if (r.kind == "debian") {
     r.suite = n.str("suite");
     for (const Node& p : n.at("packages").items()) r.packages.push_back(package_from(p));
+    if (n.has("hosts")) {
+      n.at("hosts").keys({"arm64"});
+      for (const auto& [arch, h] : n.at("hosts").members()) {
+        h.keys({"packages"});
+        auto& pk = r.hosts[arch];
+        for (const Node& p : h.at("packages").items()) pk.push_back(package_from(p));
+        if (pk.empty()) h.at("packages").fail("lists no packages");
+      }
+    }
   } else if (r.kind == "tarball") {
     r.urls = n.strs("urls");
     r.sha256 = n.str("sha256");
@@ -111,6 +130,13 @@ LockedSuite suite_from(const Node& n) {
 }
 
 }  // namespace
+
+const std::vector<LockedPackage>& LockedRecipe::packages_for(const std::string& arch) const {
+  static const std::vector<LockedPackage> none;
+  if (arch == "amd64") return packages;
+  auto it = hosts.find(arch);
+  return it == hosts.end() ? none : it->second;
+}
 
 std::string render_lock(const Lock& lock) {
   ojson suites = ojson::object();

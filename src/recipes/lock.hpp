@@ -43,6 +43,12 @@ struct LockedRecipe {
   std::string sha256;                    // tarball
   std::vector<LockedInput> inputs = {};  // script (locked): every source tarball, pinned
   std::string reason = {};               // pending: why the recipe is not pinned ("" = not said)
+  // debian: the package sets of other host architectures ("arm64"), each in the recipe's
+  // hosts.<arch> order; `packages` above is the amd64 host's.
+  std::map<std::string, std::vector<LockedPackage>> hosts = {};
+  // The packages an `arch` host installs: `packages` for amd64, hosts[arch] otherwise (empty
+  // when the lock has none).
+  const std::vector<LockedPackage>& packages_for(const std::string& arch) const;
 };
 
 struct Lock {

@@ -130,35 +130,93 @@ LockedSuite locked_suite(const SuiteIndex& idx) {
   return {r.suite, r.codename, r.date, r.valid_until, idx.inrelease_sha256};
 }
 
+// One line per recipe and host: the first few Depends its packages leave open, all of them
+// with --verbose. These are normally met by the base layer, which the closure check of
+// `ksimg build` proves.
+void log_external(const std::string& what, const std::vector<std::string>& d) {
+  if (d.empty()) return;
+  std::string list;
+  size_t shown = log::level() >= log::Level::verbose ? d.size() : std::min<size_t>(d.size(), 3);
+  for (size_t i = 0; i < shown; ++i) list += (i ? ", " : "") + d[i];
+  if (shown < d.size()) list += " and " + std::to_string(d.size() - shown) + " more (-v lists them)";
+  log::info(what + ": Depends left to the base layer: " + list);
+}
+
+// `names` looked up in one architecture's index: the pins, in order, and the packages found.
+// A package of another architecture than `arch` or "all" is refused (a recipe that names a
+// foreign package would install code the host cannot run).
+std::vector<LockedPackage> pin_packages(const std::string& recipe, const std::vector<std::string>& names,
+                                        const SuiteIndex& idx, const std::string& arch,
+                                        std::vector<Package>& found, std::vector<std::string>& missing) {
+  std::vector<LockedPackage> out;
+  for (const auto& name : names) {
+    auto it = idx.packages.find(name);
+    if (it == idx.packages.end()) {
+      missing.push_back(name + " (recipe " + recipe + (arch == "amd64" ? "" : ", " + arch + " host") + ")");
+      continue;
+    }
+    const Package& p = it->second;
+    if (arch != "amd64" && p.architecture != arch && p.architecture != "all")
+      throw RuntimeError(recipe + ": " + p.name + " " + p.version + " in " + idx.index_path + " is for " +
+                         p.architecture + ", not " + arch + "; fix the recipe's hosts." + arch);
+    found.push_back(p);
+    out.push_back({p.name, p.version, p.architecture, p.filename, p.size, p.sha256});
+  }
+  return out;
+}
+
 void resolve_recipe(const Spec& s, const SuiteIndex& idx, SuiteResult& out) {
   LockedRecipe lr{"debian", "locked", s.recipe_sha256, idx.name, {}, {}, {}};
   RecipeReport rep{s.name, "debian", "locked", idx.name, 0, 0, {}};
   std::vector<Package> found;
-  for (const auto& name : s.debian.packages) {
-    auto it = idx.packages.find(name);
-    if (it == idx.packages.end()) {
-      out.missing.push_back(name + " (recipe " + s.name + ")");
-      continue;
-    }
-    const Package& p = it->second;
-    found.push_back(p);
-    lr.packages.push_back({p.name, p.version, p.architecture, p.filename, p.size, p.sha256});
-    rep.bytes += p.size;
-  }
+  lr.packages = pin_packages(s.name, s.debian.packages, idx, "amd64", found, out.missing);
+  for (const auto& p : lr.packages) rep.bytes += p.size;
   rep.packages = lr.packages.size();
   rep.external_depends = external_depends(found);
-  if (!rep.external_depends.empty()) {
-    // One line per recipe: the first few, all of them with --verbose. These are normally
-    // met by the base layer, which the closure check of `ksimg build` proves.
-    std::string list;
-    const auto& d = rep.external_depends;
-    size_t shown = log::level() >= log::Level::verbose ? d.size() : std::min<size_t>(d.size(), 3);
-    for (size_t i = 0; i < shown; ++i) list += (i ? ", " : "") + d[i];
-    if (shown < d.size()) list += " and " + std::to_string(d.size() - shown) + " more (-v lists them)";
-    log::info(s.name + ": Depends left to the base layer: " + list);
-  }
+  log_external(s.name, rep.external_depends);
   out.recipes[s.name] = std::move(lr);
   out.reports.push_back(std::move(rep));
+}
+
+// The arm64 package set of a recipe already resolved for amd64 into `out`.
+void resolve_arm64(const Spec& s, const SuiteIndex& idx, SuiteResult& out) {
+  std::vector<Package> found;
+  auto pins = pin_packages(s.name, s.debian.arm64->packages, idx, "arm64", found, out.missing);
+  auto& rep =
+      *std::find_if(out.reports.begin(), out.reports.end(), [&](const auto& r) { return r.name == s.name; });
+  for (const auto& p : pins) rep.arm64_bytes += p.size;
+  rep.arm64_packages = pins.size();
+  rep.arm64_external_depends = external_depends(found);
+  log_external(s.name + " (arm64 host)", rep.arm64_external_depends);
+  out.recipes[s.name].hosts["arm64"] = std::move(pins);
+}
+
+void throw_missing(const std::string& suite, const SuiteIndex& idx, const std::vector<std::string>& missing,
+                   const std::string& key) {
+  if (missing.empty()) return;
+  std::string list;
+  for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+  throw RuntimeError("not in suite " + suite + " (" + idx.index_path + "): " + list + "; fix the recipe's " +
+                     key);
+}
+
+// Resolves the arm64 package sets of the recipes that have one, against the suite's arm64
+// index, which must come from the same signed Release as the amd64 one.
+void resolve_suite_arm64(http::Transport& t, ArchiveOptions ao, const std::string& suite,
+                         const std::set<std::string>& names, const Specs& specs, SuiteResult& res) {
+  std::set<std::string> wanted;
+  for (const auto& n : names)
+    if (specs.at(n).debian.arm64)
+      wanted.insert(specs.at(n).debian.arm64->packages.begin(), specs.at(n).debian.arm64->packages.end());
+  if (wanted.empty()) return;
+  ao.arch = "arm64";
+  SuiteIndex idx = load_suite(t, ao, suite, wanted);
+  if (idx.inrelease_sha256 != res.suite.inrelease_sha256)
+    throw RuntimeError("the archive published a new " + suite +
+                       " InRelease while it was being read (amd64, then arm64); run 'ksimg lock' again");
+  for (const auto& n : names)
+    if (specs.at(n).debian.arm64) resolve_arm64(specs.at(n), idx, res);
+  throw_missing(suite, idx, res.missing, "hosts.arm64 \"packages\"");
 }
 
 SuiteResult resolve_suite(http::Transport& t, const ArchiveOptions& ao, const std::string& suite,
@@ -170,12 +228,8 @@ SuiteResult resolve_suite(http::Transport& t, const ArchiveOptions& ao, const st
   SuiteResult res;
   res.suite = locked_suite(idx);
   for (const auto& n : names) resolve_recipe(specs.at(n), idx, res);
-  if (!res.missing.empty()) {
-    std::string list;
-    for (const auto& m : res.missing) list += (list.empty() ? "" : ", ") + m;
-    throw RuntimeError("not in suite " + suite + " (" + idx.index_path + "): " + list +
-                       "; fix the recipe's \"packages\" list");
-  }
+  throw_missing(suite, idx, res.missing, "\"packages\" list");
+  resolve_suite_arm64(t, ao, suite, names, specs, res);
   return res;
 }
 
@@ -205,22 +259,32 @@ void prune_suites(Lock& lock) {
 
 }  // namespace
 
-// Adds the base (layers/base.json) as a debian-kind spec named "base". Its package list is
-// what mmdebstrap resolves when the base is selected, else the list the lock already holds.
+// Adds the base (layers/base.json) as a debian-kind spec named "base". Its package lists (the
+// definition's architecture and arm64) are what mmdebstrap resolves when the base is selected,
+// else the lists the lock already holds.
 void add_base_spec(Specs& specs, const LockRequest& req, const std::optional<Lock>& existing,
                    bool selected_base) {
   auto def = load_base(matrix::data_files(req.data_dir));
   if (!def) return;
-  std::vector<std::string> names;
+  std::vector<std::string> names, arm64;
   if (selected_base) {
     std::string mirror = discover_debian_mirror(req.mirror_flag, req.apt_root);
-    log::info("base: resolving " + def->variant + " + " + std::to_string(def->packages.size()) +
-              " packages of " + def->suite + " with mmdebstrap --simulate");
-    for (const auto& [n, v] : simulate_base(*def, mirror, req.keyring.string())) names.push_back(n);
+    // The definition's architecture (amd64) gives the lock's "packages", arm64 its hosts.arm64.
+    for (const std::string& arch : {def->architecture, std::string("arm64")}) {
+      BaseDefinition d = *def;
+      d.architecture = arch;
+      log::info("base: resolving " + d.variant + " + " + std::to_string(d.packages.size()) + " packages of " +
+                d.suite + " for " + arch + " with mmdebstrap --simulate");
+      for (const auto& [n, v] : simulate_base(d, mirror, req.keyring.string()))
+        (arch == def->architecture ? names : arm64).push_back(n);
+    }
   } else if (existing && existing->recipes.count(kBaseName)) {
-    for (const auto& p : existing->recipes.at(kBaseName).packages) names.push_back(p.name);
+    const auto& e = existing->recipes.at(kBaseName);
+    for (const auto& p : e.packages) names.push_back(p.name);
+    for (const auto& p : e.packages_for("arm64")) arm64.push_back(p.name);
   }
   specs[kBaseName] = base_spec(*def, names);
+  if (!arm64.empty()) specs[kBaseName].debian.arm64 = DebianSpec::Host{arm64, ""};
 }
 
 LockResult lock_recipes(const LockRequest& req, http::Transport& t) {

@@ -31,6 +31,10 @@ struct RecipeReport {
   size_t packages = 0;
   uint64_t bytes = 0;
   std::vector<std::string> external_depends;  // Depends/Pre-Depends the recipe's packages leave open
+  // debian recipes with an arm64 host (hosts.arm64): the same for the arm64 package set
+  size_t arm64_packages = 0;
+  uint64_t arm64_bytes = 0;
+  std::vector<std::string> arm64_external_depends = {};
 };
 
 struct LockResult {

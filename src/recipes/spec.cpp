@@ -27,7 +27,7 @@ namespace {
 
 const std::map<std::string, std::set<std::string>>& kind_keys() {
   static const std::map<std::string, std::set<std::string>> k{
-      {"debian", {"suite", "packages", "install_dir"}},
+      {"debian", {"suite", "packages", "install_dir", "hosts"}},
       {"tarball", {"release", "urls", "sha256", "install_dir", "relocate"}},
       {"script", {"builder", "inputs", "steps", "install_dir", "gcc_configure"}}};
   return k;
@@ -43,18 +43,53 @@ void check_foreign_keys(const Node& r, const std::string& kind) {
           r.at(k).fail("belongs to kind " + other + ", not " + kind + "; remove it");
 }
 
-DebianSpec debian_spec(const Node& r) {
-  DebianSpec d{r.str("suite"), r.strs("packages"), r.has("install_dir") ? r.str("install_dir") : ""};
-  if (r.has("install_dir") && !valid_install_dir(d.install_dir))
-    r.at("install_dir").fail("expected an absolute path below /opt/ such as \"/opt/toolchains/<name>\"");
-  if (d.suite.empty() || d.suite.find_first_of("/ ") != std::string::npos)
-    r.at("suite").fail("expected a Debian suite name such as \"trixie\"");
-  if (d.packages.empty()) r.at("packages").fail("lists no packages");
+void check_packages(const Node& r, const std::vector<std::string>& packages) {
+  if (packages.empty()) r.at("packages").fail("lists no packages");
   std::set<std::string> seen;
-  for (const auto& p : d.packages) {
+  for (const auto& p : packages) {
     if (!valid_package_name(p)) r.at("packages").fail("'" + p + "' is not a Debian package name");
     if (!seen.insert(p).second) r.at("packages").fail("'" + p + "' is listed twice");
   }
+}
+
+std::string install_dir_of(const Node& r) {
+  std::string d = r.has("install_dir") ? r.str("install_dir") : "";
+  if (r.has("install_dir") && !valid_install_dir(d))
+    r.at("install_dir").fail("expected an absolute path below /opt/ such as \"/opt/toolchains/<name>\"");
+  return d;
+}
+
+// "hosts": {"arm64": {}} (the same packages), {"packages": [...], "install_dir": ..., "libc":
+// ...} (its own, and the C library it brings when that differs), or {"unavailable": "why"}.
+void arm64_host(const Node& r, DebianSpec& d) {
+  if (!r.has("hosts")) return;
+  Node hosts = r.at("hosts");
+  hosts.keys({"arm64"});
+  if (!hosts.has("arm64")) return;
+  Node a = hosts.at("arm64");
+  a.keys({"packages", "install_dir", "libc", "unavailable"});
+  if (a.has("unavailable")) {
+    if (a.has("packages") || a.has("install_dir") || a.has("libc")) a.fail("\"unavailable\" goes alone");
+    d.arm64_unavailable = a.str("unavailable");
+    if (d.arm64_unavailable.empty()) a.at("unavailable").fail("say why");
+    return;
+  }
+  if (!a.has("packages")) {
+    for (const char* k : {"install_dir", "libc"})
+      if (a.has(k)) a.at(k).fail("goes with \"packages\"");
+    d.arm64 = DebianSpec::Host{d.packages, d.install_dir};
+    return;
+  }
+  d.arm64 = DebianSpec::Host{a.strs("packages"), install_dir_of(a)};
+  check_packages(a, d.arm64->packages);
+}
+
+DebianSpec debian_spec(const Node& r) {
+  DebianSpec d{r.str("suite"), r.strs("packages"), install_dir_of(r)};
+  if (d.suite.empty() || d.suite.find_first_of("/ ") != std::string::npos)
+    r.at("suite").fail("expected a Debian suite name such as \"trixie\"");
+  check_packages(r, d.packages);
+  arm64_host(r, d);
   return d;
 }
 
@@ -70,6 +105,18 @@ TarballSpec tarball_spec(const Node& r) {
 }
 
 }  // namespace
+
+DebianSpec DebianSpec::for_host(const std::string& arch, const std::string& recipe) const {
+  if (arch == "amd64") return *this;
+  if (arch != "arm64" || !arm64)
+    throw UsageError("recipe " + recipe + " has no " + arch + "-hosted toolchain" +
+                     (arm64_unavailable.empty() ? "" : " (" + arm64_unavailable + ")") +
+                     "; build it for linux/amd64 only");
+  DebianSpec d = *this;
+  d.packages = arm64->packages;
+  d.install_dir = arm64->install_dir;
+  return d;
+}
 
 std::map<std::string, Spec> load_specs(const matrix::DataFiles& files) {
   std::map<std::string, Spec> out;

@@ -16,6 +16,16 @@ struct DebianSpec {
   // Optional, absolute below /opt: the packages' /usr/bin (and ld's ldscripts) go there, not
   // over the base's files of the same name (the native x86_64 binutils); empty: in place.
   std::string install_dir;
+  // hosts.arm64: the packages (and install_dir) an arm64 host installs; `packages` above are
+  // the amd64 host's. nullopt: no arm64 build (arm64_unavailable says why, when the recipe does).
+  struct Host {
+    std::vector<std::string> packages;
+    std::string install_dir;
+  };
+  std::optional<Host> arm64 = {};
+  std::string arm64_unavailable = {};
+  // The spec an `arch` host ("amd64", "arm64") installs; UsageError when it has none.
+  DebianSpec for_host(const std::string& arch, const std::string& recipe) const;
 };
 
 struct TarballSpec {

@@ -4,29 +4,15 @@
 # keyring: the k4 and k6 mipsel cells resolve to bullseye gcc 10.2.1 and trixie gcc 13.3.0.
 # Skipped (77) when the archive cannot be reached or the host has no keyring or sources.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_TESTS_TMP:?}"
-command -v jq >/dev/null || { echo "SKIP: jq is not installed (scripts/install-deps)"; exit 77; }
-command -v gpgv >/dev/null || { echo "SKIP: gpgv is not installed (scripts/install-deps)"; exit 77; }
-KEYRING=${KSIMG_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
-[ -r "$KEYRING" ] || { echo "SKIP: no Debian archive keyring at $KEYRING (install debian-archive-keyring)"; exit 77; }
-mkdir -p "$KSIMG_TESTS_TMP"
-T=$(mktemp -d "${KSIMG_TESTS_TMP%/}/lock_debian.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools jq gpgv
+need_debian_keyring
+run_dir lock_debian
 cd "$T"
 
 # The first run doubles as the reachability probe.
-rc=0
-"$KSIMG" -v lock --cell k4/mipsel >"$T/out" 2>"$T/err" || rc=$?
-if [ "$rc" != 0 ]; then
-  if [ "$rc" = 2 ] && grep -qF 'no Debian mirror' "$T/err"; then
-    echo "SKIP: the host's apt sources name no Debian archive: $(tail -1 "$T/err")"; exit 77
-  fi
-  if [ "$rc" = 1 ] && grep -qE 'curl error|HTTP 5[0-9][0-9]' "$T/err"; then
-    echo "SKIP: the Debian archive is unreachable from here: $(tail -1 "$T/err")"; exit 77
-  fi
-  fail "lock --cell k4/mipsel: exit $rc: $(cat "$T/err")"
-fi
+debian_lock --cell k4/mipsel
 MIRROR=$(sed -n 's/^debug: Debian mirror from the host.s apt sources: //p' "$T/err")
 L=ksimg.lock.json
 jq -e '.recipes["debian-bullseye-gcc10-mipsel"].packages[]
@@ -39,6 +25,13 @@ jq -e '.debian_suites.bullseye.codename == "bullseye" and (.recipes["debian-bull
        and ([.recipes["debian-bullseye-gcc10-mipsel"].packages[].name] | index("libc6-dev-mipsel-cross")) != null
        and .recipes["bootlin-2020.08-1-mipsel"].status == "locked"' "$L" >/dev/null \
   || fail "k4/mipsel lock: $(cat "$L")"
+# the arm64 host's set (hosts.arm64: {}): the same names, arm64 builds from binary-arm64, same versions
+jq -e '.recipes["debian-bullseye-gcc10-mipsel"] as $r
+       | ($r.hosts.arm64.packages | length) == 9
+       and ([$r.hosts.arm64.packages[].architecture] - ["all"] | unique) == ["arm64"]
+       and [$r.hosts.arm64.packages[] | .name + "=" + .version] == [$r.packages[] | .name + "=" + .version]
+       and ($r.hosts.arm64.packages[0].filename | endswith("_arm64.deb"))' "$L" >/dev/null \
+  || fail "k4/mipsel arm64 pins: $(jq -c '.recipes["debian-bullseye-gcc10-mipsel"].hosts' "$L")"
 EPOCH=$(jq .source_date_epoch "$L")
 
 "$KSIMG" lock --cell k6/mipsel >"$T/out" 2>"$T/err" || fail "lock --cell k6/mipsel: $(cat "$T/err")"

@@ -1,24 +1,17 @@
 #!/usr/bin/env bash
 # `ksimg lock` against a tiny Debian archive built here: suites signed by a throwaway gpg key,
 # served on 127.0.0.1 by ksimg_static_server (with injected faults). Checks the lock's
-# content, byte-identical re-runs, and that every verification failure exits with the right
+# content (an arm64 host's pins from the suite's arm64 index too), byte-identical re-runs, and
+# that every verification failure exits with the right
 # code, names the problem, and leaves the lock file alone.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
-for tool in gpg gpgv xz gzip jq sha256sum; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/install-deps)"; exit 77; }
-done
-[ -x "${KSIMG_STATIC_SERVER:-}" ] || { echo "SKIP: KSIMG_STATIC_SERVER is not set (run through ctest)"; exit 77; }
-mkdir -p "$KSIMG_TESTS_TMP"
-T=$(mktemp -d "${KSIMG_TESTS_TMP%/}/lock_fake.XXXXXX")
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  GNUPGHOME="$T/gnupg" gpgconf --kill gpg-agent 2>/dev/null || true
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools gpg gpgv xz gzip jq sha256sum
+need_static_server
+run_dir lock_fake
+# the throwaway key's gpg-agent goes before its home does
+LIB_CLEANUP=("GNUPGHOME='$T/gnupg' gpgconf --kill gpg-agent 2>/dev/null" "${LIB_CLEANUP[@]}")
 checks=0
 
 # --- A throwaway archive key, and another key the keyring does not hold.
@@ -32,9 +25,9 @@ gpg --batch --export 'archive@ksimg.invalid' >"$T/keyring.gpg"
 DATE='Sat, 01 Mar 2025 12:00:00 UTC'
 EPOCH=1740830400
 hex() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
-stanza() {  # stanza NAME VERSION SIZE [EXTRA-LINES]
-  printf 'Package: %s\nVersion: %s\nArchitecture: amd64\n%bFilename: pool/main/t/toolchain/%s_%s_amd64.deb\n' \
-    "$1" "$2" "${4:-}" "$1" "$2"
+stanza() {  # stanza NAME VERSION SIZE [EXTRA-LINES]  (architecture: $ARCH, default amd64)
+  printf 'Package: %s\nVersion: %s\nArchitecture: %s\n%bFilename: pool/main/t/toolchain/%s_%s_%s.deb\n' \
+    "$1" "$2" "${ARCH:-amd64}" "${4:-}" "$1" "$2" "${ARCH:-amd64}"
   printf 'Size: %s\nSHA256: %s\nDescription: test package\n more description\n\n' "$3" "$(hex "$1 $2")"
 }
 {
@@ -45,19 +38,28 @@ stanza() {  # stanza NAME VERSION SIZE [EXTRA-LINES]
   stanza unrelated 9.9 10
 } >"$T/Packages"
 WWW="$T/www"
-make_suite() {  # make_suite SUITE SIGNER [VALID-UNTIL]
-  local d="$WWW/debian/dists/$1"
-  mkdir -p "$d/main/binary-amd64"
-  cp "$T/Packages" "$d/main/binary-amd64/Packages"
-  xz -c "$T/Packages" >"$d/main/binary-amd64/Packages.xz"
-  gzip -9nc "$T/Packages" >"$d/main/binary-amd64/Packages.gz"
+{  # the arm64 index of suite "dual": arm64 builds, and one amd64 package filed there by mistake
+  ARCH=arm64 stanza gcc-99-testarch-linux-gnu 1.0-2 2100 'Depends: libarm (>= 1)\n'
+  ARCH=arm64 stanza cpp-99-testarch-linux-gnu 1.0-2 3100
+  stanza misfiled-amd64-package 1.0 10
+} >"$T/Packages.arm64"
+make_suite() {  # make_suite SUITE SIGNER [VALID-UNTIL]; ARCHES="amd64 arm64" adds $T/Packages.arm64
+  local d="$WWW/debian/dists/$1" a
+  for a in ${ARCHES:-amd64}; do
+    mkdir -p "$d/main/binary-$a"
+    if [ "$a" = amd64 ]; then cp "$T/Packages" "$d/main/binary-$a/Packages"; else cp "$T/Packages.$a" "$d/main/binary-$a/Packages"; fi
+    xz -c "$d/main/binary-$a/Packages" >"$d/main/binary-$a/Packages.xz"
+    gzip -9nc "$d/main/binary-$a/Packages" >"$d/main/binary-$a/Packages.gz"
+  done
   {
     printf 'Origin: ksimg test\nSuite: %s\nCodename: %s\nDate: %s\n' "$1" "$1" "$DATE"
     [ -z "${3:-}" ] || printf 'Valid-Until: %s\n' "$3"
-    printf 'Architectures: amd64\nComponents: main\nSHA256:\n'
-    for f in Packages Packages.xz Packages.gz; do
-      printf ' %s %s main/binary-amd64/%s\n' "$(sha256sum <"$d/main/binary-amd64/$f" | cut -d' ' -f1)" \
-        "$(stat -c %s "$d/main/binary-amd64/$f")" "$f"
+    printf 'Architectures: %s\nComponents: main\nSHA256:\n' "${ARCHES:-amd64}"
+    for a in ${ARCHES:-amd64}; do
+      for f in Packages Packages.xz Packages.gz; do
+        printf ' %s %s main/binary-%s/%s\n' "$(sha256sum <"$d/main/binary-$a/$f" | cut -d' ' -f1)" \
+          "$(stat -c %s "$d/main/binary-$a/$f")" "$a" "$f"
+      done
     done
   } >"$d/Release"
   gpg --batch --quiet --yes --local-user "$2" --digest-algo SHA256 --clearsign -o "$d/InRelease" "$d/Release"
@@ -67,6 +69,7 @@ make_suite tampered archive@ksimg.invalid
 sed -i 's/^Origin: ksimg test$/Origin: ksimg evil/' "$WWW/debian/dists/tampered/InRelease"
 make_suite otherkey stranger@ksimg.invalid
 make_suite expired archive@ksimg.invalid 'Sat, 01 Mar 2025 12:00:00 UTC'
+ARCHES="amd64 arm64" make_suite dual archive@ksimg.invalid
 
 # --- A copy of the project's data plus test recipes.
 cp -r "$KSIMG_SRC/matrix" "$KSIMG_SRC/recipes" "$T/" && mkdir -p "$T/data" && mv "$T/matrix" "$T/recipes" "$T/data/"
@@ -82,14 +85,18 @@ recipe debian-test-missing good gcc-99-testarch-linux-gnu no-such-package
 recipe debian-test-tampered tampered gcc-99-testarch-linux-gnu
 recipe debian-test-otherkey otherkey gcc-99-testarch-linux-gnu
 recipe debian-test-expired expired gcc-99-testarch-linux-gnu
+arm64_recipe() {  # arm64_recipe NAME HOSTS-JSON: a recipe of suite "dual" with that "hosts"
+  printf '{"name": "%s", "kind": "debian", "arch": "mipsel", "gcc": "99.1", "libc": "none",
+    "triple": "testarch-linux-gnu", "suite": "dual", "packages": ["gcc-99-testarch-linux-gnu",
+    "cpp-99-testarch-linux-gnu"], "hosts": %s}\n' "$1" "$2" >"$T/data/recipes/$1.json"
+}
+arm64_recipe debian-test-dual '{"arm64": {}}'
+arm64_recipe debian-test-dual-missing '{"arm64": {"packages": ["gcc-99-testarch-linux-gnu", "no-such-arm64"]}}'
+arm64_recipe debian-test-dual-misfiled '{"arm64": {"packages": ["misfiled-amd64-package"]}}'
 
 serve() {  # serve [--fault ...]: starts a server, sets PORT
-  : >"$T/port"
-  "$KSIMG_STATIC_SERVER" "$WWW" --log "$T/server.log" "$@" >"$T/port" &
-  PIDS+=($!)
-  for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-  PORT=$(head -1 "$T/port")
-  [ -n "$PORT" ] || fail "the static server did not start"
+  static_server "$WWW" "$@"
+  PORT=$STATIC_PORT
 }
 serve
 MIRROR="http://127.0.0.1:$PORT/debian"
@@ -155,6 +162,22 @@ expect_fail 1 "http://127.0.0.1:1/debian/dists/good/InRelease" \
   lock --recipe debian-test-good --debian-mirror "http://127.0.0.1:1/debian"
 expect_fail 1 "HTTP 404" lock --recipe debian-test-good --debian-mirror "$MIRROR/nowhere"
 cmp -s "$L" "$T/first.json" || fail "a failed run changed the lock"
+
+# --- An arm64 host: its own index of the same signed Release, its packages under hosts.arm64.
+expect dual lock --recipe debian-test-dual --debian-mirror "$MIRROR" --lock "$T/dual.json"
+jq -e '.recipes["debian-test-dual"] | (.packages | map(.architecture)) == ["amd64", "amd64"]
+  and (.hosts.arm64.packages | map(.architecture)) == ["arm64", "arm64"]
+  and .hosts.arm64.packages[0].filename == "pool/main/t/toolchain/gcc-99-testarch-linux-gnu_1.0-2_arm64.deb"
+  and .hosts.arm64.packages[0].size == 2100' "$T/dual.json" >/dev/null || fail "arm64 pins: $(cat "$T/dual.json")"
+grep -qF 'debian-test-dual (arm64 host): Depends left to the base layer: libarm (>= 1)' "$T/err" ||
+  fail "no arm64 Depends report: $(cat "$T/err")"
+cp "$T/dual.json" "$T/dual.first"
+expect_fail 1 "no-such-arm64 (recipe debian-test-dual-missing, arm64 host)" \
+  lock --recipe debian-test-dual-missing --debian-mirror "$MIRROR" --lock "$T/dual.json"
+grep -qF 'main/binary-arm64/Packages' "$T/err" || fail "missing arm64 package: index not named"
+expect_fail 1 "misfiled-amd64-package 1.0 in main/binary-arm64/Packages.xz is for amd64, not arm64" \
+  lock --recipe debian-test-dual-misfiled --debian-mirror "$MIRROR" --lock "$T/dual.json"
+cmp -s "$T/dual.json" "$T/dual.first" || fail "a failed arm64 run changed the lock"
 
 # --- Injected faults: a corrupt index is refused; a missing .xz falls back to .gz; a 500 is retried.
 IDX=/debian/dists/good/main/binary-amd64

@@ -72,8 +72,29 @@ TEST_CASE("the cells the project promises") {
       CHECK(m.arches.at(a).defconfig.at(e).has_value());
       // boot configs are small (docs/sweep.md): tinyconfig + what reaches the root-fs panic
       CHECK(m.arches.at(a).boot.at(e).defconfig == "tinyconfig");
-      CHECK(std::ranges::find(m.arches.at(a).boot.at(e).enable, "PRINTK") != m.arches.at(a).boot.at(e).enable.end());
+      CHECK(std::ranges::find(m.arches.at(a).boot.at(e).enable, "PRINTK") !=
+            m.arches.at(a).boot.at(e).enable.end());
     }
+}
+
+TEST_CASE("host platforms: Debian cells with arm64-hosted toolchains, the reason for the others") {
+  const Matrix& m = builtin();
+  int arm64 = 0;
+  for (const auto& [k, c] : m.cells) {
+    if (c.unsupported) continue;
+    const auto& r = m.recipe(*c.recipe);
+    CAPTURE(r.name);
+    CHECK(r.host_arches().front() == "amd64");
+    if (r.no_arm64.empty()) {
+      CHECK(r.kind == "debian");
+      ++arm64;
+    }
+  }
+  CHECK(arm64 == 21);  // 24 Debian cells; bullseye powerpc, powerpc64 and trixie powerpc64 are amd64-only
+  CHECK(m.recipe("debian-bullseye-gcc10-powerpc").no_arm64.find("for amd64 hosts only") != std::string::npos);
+  CHECK(m.recipe("bootlin-2024.05-1-x86_64").no_arm64 == "Bootlin's SDKs are built for x86_64 hosts only");
+  CHECK(m.recipe("ko-gcc4.4.7-mipsel").no_arm64.find("amd64 base") != std::string::npos);
+  CHECK(m.recipe("debian-trixie-gcc13-x86_64").host_arches() == std::vector<std::string>{"amd64", "arm64"});
 }
 
 TEST_CASE("unknown keys are rejected") {

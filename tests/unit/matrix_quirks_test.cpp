@@ -129,16 +129,18 @@ TEST_CASE("bad quirks files are data errors naming the problem") {
   CHECK_THROWS_WITH_AS(
       matrix::load_quirks(bad(quirk(R"({"eras":["k5"]})", R"({"kind":"wrapper_flag","value":"-x"})")), m),
       doctest::Contains("unknown era"), DataError);
+  CHECK_THROWS_WITH_AS(matrix::load_quirks(bad(quirk("{}", R"({"kind":"shell","value":"rm"})")), m),
+                       doctest::Contains("unknown action kind"), DataError);
+  CHECK_THROWS_WITH_AS(matrix::load_quirks(bad(quirk("{}", R"({"kind":"patch","patch":"nope"})")), m),
+                       doctest::Contains("unknown patch"), DataError);
   CHECK_THROWS_WITH_AS(
-      matrix::load_quirks(bad(quirk("{}", R"({"kind":"shell","value":"rm"})")), m),
-      doctest::Contains("unknown action kind"), DataError);
-  CHECK_THROWS_WITH_AS(
-      matrix::load_quirks(bad(quirk("{}", R"({"kind":"patch","patch":"nope"})")), m),
-      doctest::Contains("unknown patch"), DataError);
+      matrix::load_quirks(bad(quirk("{}", R"({"kind":"config_normalize","value":"olddefconf"})")), m),
+      doctest::Contains("unknown normalize target"), DataError);
   std::string two = quirk("{}", R"({"kind":"wrapper_flag","value":"-x"})");
   two += ",";
   two += quirk("{}", R"({"kind":"wrapper_flag","value":"-x"})");
   CHECK_THROWS_WITH_AS(matrix::load_quirks(bad(two), m), doctest::Contains("duplicate quirk id"), DataError);
-  CHECK_THROWS_WITH_AS(matrix::load(bad(quirk(R"({"arches":["vax"]})", R"({"kind":"wrapper_flag","value":"-x"})"))),
-                       doctest::Contains("unknown arch"), DataError);
+  CHECK_THROWS_WITH_AS(
+      matrix::load(bad(quirk(R"({"arches":["vax"]})", R"({"kind":"wrapper_flag","value":"-x"})"))),
+      doctest::Contains("unknown arch"), DataError);
 }

@@ -107,7 +107,8 @@ TEST_CASE("matrix: hostile Makefiles and long versions give usage errors (found 
   CHECK(v.str().starts_with("5.10"));
   CHECK(v.extra == std::string(200000, 'x'));
   CHECK_THROWS_AS(parse_version(std::string(100000, '5') + ".10"), UsageError);
-  v = parse_makefile_version("VERSION := 6\nPATCHLEVEL=1 # comment\nSUBLEVEL =  7\r\nEXTRAVERSION = -rc2-x\n", "M");
+  v = parse_makefile_version("VERSION := 6\nPATCHLEVEL=1 # comment\nSUBLEVEL =  7\r\nEXTRAVERSION = -rc2-x\n",
+                             "M");
   CHECK(v.str() == "6.1.7-rc2-x");
   CHECK(v.extra == "-x");
 }

@@ -3,6 +3,7 @@
 // (tarball, script): selection, merging, byte-identical re-runs, source_date_epoch.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "http/transport.hpp"
@@ -164,4 +165,71 @@ TEST_CASE("ksimg lock: bad selections and files fail before anything is written"
   Env sde("SOURCE_DATE_EPOCH", "1700000000");
   CHECK_THROWS_AS(lock_recipes(request(dir, {"ko-gcc4.4.7-mipsel"}), *t), DataError);
   CHECK(files::read(dir / "ksimg.lock.json") == "{\"schema\": 1}");
+}
+
+TEST_CASE("lock file: arm64 host pins round trip, an entry without them renders as before") {
+  Lock l = sample();
+  std::string before = render_lock(l);
+  CHECK(before.find("\"hosts\"") == std::string::npos);
+  auto& d = l.recipes.at("z-debian");
+  d.hosts["arm64"].push_back(
+      {"gcc-10-mipsel-linux-gnu", "10.2.1-6cross1", "arm64",
+       "pool/main/g/gcc-10-cross-mipsen/gcc-10-mipsel-linux-gnu_10.2.1-6cross1_arm64.deb", 12345678,
+       std::string(64, '4')});
+  std::string text = render_lock(l);
+  CHECK(text.find("\"hosts\": {\n        \"arm64\": {\n          \"packages\": [") != std::string::npos);
+  CHECK(text.find("\"packages\": [") < text.find("\"hosts\""));  // amd64's first, unchanged
+  Lock back = parse_lock(text, "L");
+  CHECK(render_lock(back) == text);
+  CHECK(back.recipes.at("z-debian").packages_for("arm64").at(0).size == 12345678);
+  CHECK(back.recipes.at("z-debian").packages_for("amd64").at(0).architecture == "amd64");
+  CHECK(back.recipes.at("a-tarball").packages_for("arm64").empty());
+  auto bad = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    return parse_lock(t.replace(t.find(from), from.size(), to), "L");
+  };
+  CHECK_THROWS_WITH_AS(bad("\"arm64\": {", "\"riscv64\": {"), doctest::Contains("unknown key \"riscv64\""),
+                       DataError);
+  CHECK_THROWS_WITH_AS(bad("\"arm64\": {\n          \"packages\"", "\"arm64\": {\n          \"pkgs\""),
+                       doctest::Contains("pkgs"), DataError);
+}
+
+TEST_CASE("recipe specs: hosts.arm64 names the arm64 package set, or why there is none") {
+  auto specs = load_specs(matrix::data_files(KSIMG_SRC_DIR));
+  const auto& mipsel = specs.at("debian-trixie-gcc13-mipsel").debian;
+  REQUIRE(mipsel.arm64);
+  CHECK(mipsel.arm64->packages == mipsel.packages);  // {}: the same packages
+  CHECK(mipsel.for_host("arm64", "r").packages == mipsel.packages);
+  const auto& x86 = specs.at("debian-trixie-gcc13-x86_64").debian;
+  CHECK(x86.for_host("amd64", "r").packages.at(0) == "gcc-13-x86-64-linux-gnu");
+  const auto& x86_arm64 = x86.for_host("arm64", "r").packages;  // the real cross set, and the i386 one
+  CHECK(std::count(x86_arm64.begin(), x86_arm64.end(), "libc6-dev-amd64-cross") == 1);
+  CHECK(std::count(x86_arm64.begin(), x86_arm64.end(), "gcc-13-i686-linux-gnu") == 1);
+  CHECK(std::count(x86_arm64.begin(), x86_arm64.end(), "gcc-13-x86-64-linux-gnu") == 1);
+  const auto& a64 = specs.at("debian-bullseye-gcc10-arm64").debian;
+  CHECK(a64.install_dir.empty());
+  CHECK(a64.for_host("arm64", "r").install_dir == "/opt/toolchains/debian-bullseye-gcc10-arm64");
+  const auto& ppc = specs.at("debian-bullseye-gcc10-powerpc64").debian;
+  CHECK(!ppc.arm64);
+  CHECK_THROWS_WITH_AS(ppc.for_host("arm64", "debian-bullseye-gcc10-powerpc64"),
+                       doctest::Contains("has no arm64-hosted toolchain (bullseye builds"), UsageError);
+  auto one = [](const std::string& hosts) {
+    return load_specs({{"recipes/r.json", R"({"name": "r", "arch": "mipsel", "gcc": "1", "libc": "x", )"
+                                          R"("triple": "t", "kind": "debian", "suite": "trixie", )"
+                                          R"("packages": ["gcc-13"], "hosts": )" +
+                                              hosts + "}"}});
+  };
+  CHECK(one(R"({"arm64": {"packages": ["gcc-13-x"]}})").at("r").debian.arm64->packages.at(0) == "gcc-13-x");
+  CHECK(one(R"({"arm64": {"unavailable": "no such package"}})").at("r").debian.arm64_unavailable ==
+        "no such package");
+  CHECK_THROWS_WITH_AS(one(R"({"riscv64": {}})"), doctest::Contains("unknown key \"riscv64\""), DataError);
+  CHECK_THROWS_WITH_AS(one(R"({"arm64": {"unavailable": "x", "packages": ["a1"]}})"),
+                       doctest::Contains("goes alone"), DataError);
+  CHECK_THROWS_WITH_AS(one(R"({"arm64": {"packages": ["A"]}})"),
+                       doctest::Contains("not a Debian package name"), DataError);
+  CHECK_THROWS_WITH_AS(one(R"({"arm64": {"install_dir": "/opt/x"}})"), doctest::Contains("goes with"),
+                       DataError);
+  CHECK_THROWS_WITH_AS(one(R"({"arm64": {"libc": "glibc"}})"), doctest::Contains("goes with"), DataError);
+  CHECK_THROWS_WITH_AS(one(R"({"arm64": {"unavailable": "x", "libc": "glibc"}})"),
+                       doctest::Contains("goes alone"), DataError);
 }
