@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "layers/cache.hpp"
+#include "oci/index.hpp"
 #include "recipes/lock.hpp"
 #include "util/files.hpp"
 
@@ -67,6 +68,20 @@ layers::BuildContext build_context(const BuildOpts& o, http::Transport& t) {
   ctx.transport = &t;
   ctx.source_mirror = open_source_mirror(o.source_mirror);
   return ctx;
+}
+
+// Images of another architecture than this machine's run under qemu-user: mmdebstrap's
+// maintainer scripts, the smoke check. Without the binfmt handler both would fail late.
+void require_emulation(const std::vector<oci::Platform>& platforms) {
+  for (const auto& p : platforms) {
+    if (p == oci::running_platform() || p.architecture != "arm64") continue;
+    auto text = files::read_if_exists("/proc/sys/fs/binfmt_misc/qemu-aarch64");
+    if (!text || text->rfind("enabled", 0) != 0)
+      throw RuntimeError(
+          "building linux/arm64 images here needs qemu-user binfmt for aarch64, which is not enabled; "
+          "install "
+          "qemu-user-static binfmt-support arch-test and run 'update-binfmts --enable qemu-aarch64'");
+  }
 }
 
 }  // namespace ksimg::cli

@@ -4,9 +4,11 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http/transport.hpp"
 #include "layers/toolchain.hpp"
+#include "oci/descriptor.hpp"
 
 namespace ksimg::cli {
 
@@ -36,5 +38,10 @@ std::pair<std::string, std::string> split_mirror(const std::string& reg_repo);
 
 // The layers::BuildContext the options describe (reads the lock file if present).
 layers::BuildContext build_context(const BuildOpts& o, http::Transport& t);
+
+// RuntimeError (naming the packages to install) unless every platform of `platforms` that is not
+// this machine's can run here: an arm64 image built or checked on an amd64 host runs its
+// maintainer scripts and smoke check under qemu-user, which needs the aarch64 binfmt handler.
+void require_emulation(const std::vector<oci::Platform>& platforms);
 
 }  // namespace ksimg::cli

@@ -19,10 +19,14 @@ struct CheckOpts {
 };
 
 void print_json(const oci::LayoutCheck& r) {
-  nlohmann::ordered_json j{{"ok", r.ok()},           {"tags", r.tags},
-                           {"manifests", r.manifests}, {"blobs", r.blobs},
-                           {"referenced", r.referenced}, {"unreferenced", r.unreferenced},
-                           {"temp_files", r.temp_files}, {"problems", r.problems}};
+  nlohmann::ordered_json j{{"ok", r.ok()},
+                           {"tags", r.tags},
+                           {"manifests", r.manifests},
+                           {"blobs", r.blobs},
+                           {"referenced", r.referenced},
+                           {"unreferenced", r.unreferenced},
+                           {"temp_files", r.temp_files},
+                           {"problems", r.problems}};
   std::cout << j.dump(2) << "\n";
 }
 
@@ -55,8 +59,9 @@ void add_image_check(CLI::App& image) {
                                  "Verify an OCI layout: every tag's manifest, config and layers present "
                                  "with the right size and sha256, every blob hashing to its name");
   add_layout_option(c, o->layout);
-  c->add_flag("--json", o->json, "Print one JSON object (keys: ok tags manifests blobs referenced "
-                                 "unreferenced temp_files problems)");
+  c->add_flag("--json", o->json,
+              "Print one JSON object (keys: ok tags manifests blobs referenced "
+              "unreferenced temp_files problems)");
   c->footer(
       "Exit codes: 0 sound (unreferenced blobs and leftover temp files of killed writers are\n"
       "listed but harmless), 3 one or more problems (one 'problem:' line each on stdout).\n"

@@ -34,6 +34,11 @@ nlohmann::ordered_json result_json(const LockOpts& o, const recipes::LockResult&
                 {"packages", x.packages},
                 {"bytes", x.bytes},
                 {"external_depends", x.external_depends}});
+    if (x.arm64_packages)
+      j["hosts"] = {{"arm64",
+                     {{"packages", x.arm64_packages},
+                      {"bytes", x.arm64_bytes},
+                      {"external_depends", x.arm64_external_depends}}}};
     rs.push_back(j);
     packages += x.packages;
     bytes += x.bytes;
@@ -50,13 +55,16 @@ nlohmann::ordered_json result_json(const LockOpts& o, const recipes::LockResult&
 }
 
 void print_text(const LockOpts& o, const recipes::LockResult& r) {
-  std::vector<std::vector<std::string>> rows{{"RECIPE", "KIND", "STATUS", "SUITE", "PACKAGES", "SIZE"}};
+  std::vector<std::vector<std::string>> rows{
+      {"RECIPE", "KIND", "STATUS", "SUITE", "PACKAGES", "SIZE", "ARM64"}};
   size_t locked = 0, pending = 0, packages = 0;
   uint64_t bytes = 0;
   for (const auto& x : r.recipes) {
     bool deb = x.kind == "debian";
-    rows.push_back({x.name, x.kind, x.status, deb ? x.suite : "-", deb ? std::to_string(x.packages) : "-",
-                    deb ? mib(x.bytes) : "-"});
+    rows.push_back(
+        {x.name, x.kind, x.status, deb ? x.suite : "-", deb ? std::to_string(x.packages) : "-",
+         deb ? mib(x.bytes) : "-",
+         x.arm64_packages ? std::to_string(x.arm64_packages) + " (" + mib(x.arm64_bytes) + ")" : "-"});
     (x.status == "pending" ? pending : locked)++;
     packages += x.packages;
     bytes += x.bytes;

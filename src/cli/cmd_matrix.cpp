@@ -1,4 +1,7 @@
-// `ksimg matrix [--json]`: the whole era x arch table (recipe, gcc, binutils, status).
+// `ksimg matrix [--json]`: the whole era x arch table (recipe, gcc, binutils, host platforms,
+// status). The host platforms are those of the default recipe's toolchain: why a cell has no
+// linux/arm64 image is a footnote of the table and `arm64_unavailable` in the JSON.
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -26,15 +29,29 @@ nlohmann::ordered_json cell_json(const matrix::Matrix& m, const matrix::Cell& c)
   nlohmann::ordered_json alts = nlohmann::ordered_json::object();
   for (const auto& [src, name] : c.sources) alts[src] = name;
   j["sources"] = alts;
+  nlohmann::ordered_json hosts = nlohmann::ordered_json::array();
+  const auto& r = m.recipe(*c.recipe);
+  for (const auto& a : r.host_arches()) hosts.push_back("linux/" + a);
+  j["hosts"] = hosts;
+  if (!r.no_arm64.empty()) j["arm64_unavailable"] = r.no_arm64;
   if (c.note) j["note"] = *c.note;
   return j;
+}
+
+// "amd64, arm64", or "amd64 [N]" with N the footnote that says why arm64 is missing.
+std::string hosts_cell(const matrix::Recipe& r, std::vector<std::string>& notes) {
+  if (r.no_arm64.empty()) return "amd64, arm64";
+  auto it = std::find(notes.begin(), notes.end(), r.no_arm64);
+  if (it == notes.end()) it = notes.insert(notes.end(), r.no_arm64);
+  return "amd64 [" + std::to_string(it - notes.begin() + 1) + "]";
 }
 
 void run(const MatrixOpts& o) {
   const auto& m = matrix::get(global().data_dir);
   std::vector<std::vector<std::string>> rows{
-      {"CELL", "IMAGE", "SOURCE", "RECIPE", "GCC", "BINUTILS", "LIBC", "STATUS"}};
+      {"CELL", "IMAGE", "SOURCE", "RECIPE", "GCC", "BINUTILS", "LIBC", "HOSTS", "STATUS"}};
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  std::vector<std::string> notes;  // why a cell has no arm64 host, numbered from 1
   for (const auto& era : m.eras) {
     if (!o.era.empty() && o.era != era.name) continue;
     for (const auto& arch : m.arch_order) {
@@ -42,7 +59,7 @@ void run(const MatrixOpts& o) {
       const auto& c = m.cell(era.name, arch);
       all.push_back(cell_json(m, c));
       if (c.unsupported) {
-        rows.push_back({c.key(), "-", "-", "-", "-", "-", "-", "unsupported: " + *c.unsupported});
+        rows.push_back({c.key(), "-", "-", "-", "-", "-", "-", "-", "unsupported: " + *c.unsupported});
         continue;
       }
       const auto& r = m.recipe(*c.recipe);
@@ -50,14 +67,17 @@ void run(const MatrixOpts& o) {
       for (const auto& [src, name] : c.sources)
         if (name != r.name) alts += (alts.empty() ? " (also: " : ", ") + src;
       rows.push_back({c.key(), std::string(image_repo()) + ":" + c.tag(), r.source(), r.name, r.gcc,
-                      r.binutils.value_or("-"), libc_short(r.libc),
+                      r.binutils.value_or("-"), libc_short(r.libc), hosts_cell(r, notes),
                       "supported" + alts + (alts.empty() ? "" : ")")});
     }
   }
   if (o.json)
     std::cout << all.dump(2) << "\n";
-  else
+  else {
     std::cout << table(rows);
+    for (size_t i = 0; i < notes.size(); ++i)
+      std::cout << "[" << i + 1 << "] no arm64 host: " << notes[i] << "\n";
+  }
 }
 
 }  // namespace

@@ -13,15 +13,17 @@ static oj opt(const std::optional<std::string>& s) {
 }
 
 oj to_json(const matrix::Recipe& r) {
-  return oj{{"recipe", r.name},
-            {"source", r.source()},
-            {"kind", r.kind},
-            {"gcc", r.gcc},
-            {"binutils", opt(r.binutils)},
-            {"libc", r.libc},
-            {"triple", r.triple},
-            {"cross_compile", r.triple + "-"},
-            {"abi", opt(r.abi)}};
+  oj j{{"recipe", r.name},
+       {"source", r.source()},
+       {"kind", r.kind},
+       {"gcc", r.gcc},
+       {"binutils", opt(r.binutils)},
+       {"libc", r.libc},
+       {"triple", r.triple},
+       {"cross_compile", r.triple + "-"},
+       {"abi", opt(r.abi)}};
+  if (r.libc_arm64) j["libc_arm64"] = *r.libc_arm64;  // the linux/arm64 image's, where it differs
+  return j;
 }
 
 oj to_json(const matrix::Resolution& r) {

@@ -48,6 +48,7 @@ static std::string cache_key(const BaseBuild& b) {
          {"compression", oci::compression_profile(b.compression)},
          {"layer_format", 1}};
   for (const auto& p : b.locked.packages) k["packages"].push_back(p.name + "=" + p.version + "=" + p.sha256);
+  if (b.def.architecture != "amd64") k["architecture"] = b.def.architecture;
   return oci::sha256(k.dump()).hex();
 }
 
@@ -82,8 +83,9 @@ static void run_mmdebstrap(const BaseBuild& b, const fs::path& target) {
   auto argv = recipes::mmdebstrap_argv(pinned, b.mirror, b.keyring, target.string(), false);
   subprocess::Options o;
   o.env["SOURCE_DATE_EPOCH"] = std::to_string(b.source_date_epoch);
-  log::info("base: mmdebstrap " + b.def.suite + " (" + std::to_string(b.locked.packages.size()) +
-            " pinned packages)");
+  log::info("base: mmdebstrap " + b.def.suite + " " + b.def.architecture + " (" +
+            std::to_string(b.locked.packages.size()) + " pinned packages" +
+            (b.def.architecture == "amd64" ? "" : "; under qemu-user binfmt on another host") + ")");
   auto r = subprocess::run(argv, o);
   if (!r.ok()) throw RuntimeError("building the base layer failed: " + subprocess::describe_failure(argv, r));
 }

@@ -31,6 +31,9 @@ struct BuildContext {
   oci::Compression compression = oci::Compression::gzip;
   http::Transport* transport = nullptr;         // required
   std::shared_ptr<SourceMirror> source_mirror;  // --source-mirror: tried before any URL; null = none
+  // The Debian architecture of the host platform the image is for: "amd64" (the lock's
+  // "packages") or "arm64" (its hosts.arm64; debian recipes only).
+  std::string host_arch = "amd64";
 };
 
 struct ToolchainLayer {

@@ -1,6 +1,6 @@
 // The sha256-addressed download cache (see cache.hpp). Durability follows util/files: the
 // temp file is fsynced and renamed into <root>/sha256/, then the directory is fsynced, so a
-// crash leaves either nothing or verified bytes. kernelsmith's mirror rule (facts §6): the
+// crash leaves either nothing or verified bytes. kernelsmith's mirror rule (mirror.nix): the
 // first URL that yields bytes matching the pinned sha256 wins; the hash makes mirrors
 // trust-free.
 #include "layers/cache.hpp"

@@ -20,8 +20,16 @@ static BaseBuild base_build(const CellBuild& b, int64_t epoch) {
   if (!b.ctx.lock || !b.ctx.lock->recipes.count(recipes::kBaseName))
     throw UsageError(b.ctx.lock_file +
                      " does not pin the base layer; run 'ksimg lock' (or 'ksimg lock --recipe base')");
+  recipes::LockedRecipe locked = b.ctx.lock->recipes.at(recipes::kBaseName);
+  if (b.ctx.host_arch != def->architecture) {
+    locked.packages = locked.packages_for(b.ctx.host_arch);
+    if (locked.packages.empty())
+      throw UsageError(b.ctx.lock_file + " has no " + b.ctx.host_arch +
+                       " pins for the base layer; run 'ksimg lock --recipe base'");
+    def->architecture = b.ctx.host_arch;
+  }
   BaseBuild bb{*def,
-               b.ctx.lock->recipes.at(recipes::kBaseName),
+               locked,
                epoch,
                b.ctx.compression,
                b.ctx.cache_root,
@@ -44,12 +52,12 @@ CellImage build_cell_image(const CellBuild& b, const oci::Layout& layout) {
   out.recipe = choice.recipe;
   out.tag = choice.image_tag;
   int64_t epoch = epoch_of(b);
-  log::info(out.tag + ": base layer");
+  log::info(out.tag + ": base layer (linux/" + b.ctx.host_arch + ")");
   out.base = build_base_layer(base_build(b, epoch), layout);
   log::info(out.tag + ": toolchain layer (" + out.recipe->name + ")");
   out.toolchain = build_toolchain_layer(b.ctx, *out.recipe, layout);
-  out.closure =
-      check_toolchain_closure({layout.blob_path(out.base.layer.descriptor.digest)}, layout, out.toolchain);
+  out.closure = check_toolchain_closure({layout.blob_path(out.base.layer.descriptor.digest)}, layout,
+                                        out.toolchain, b.ctx.host_arch);
   log::info(out.tag + ": closure check passed (" + std::to_string(out.closure.binaries) + " binaries, " +
             std::to_string(out.closure.libraries) + " libraries)");
   out.launcher =
@@ -65,12 +73,13 @@ CellImage build_cell_image(const CellBuild& b, const oci::Layout& layout) {
                    epoch,
                    b.revision,
                    b.ctx.lock ? cell_inputs_sha256(*b.ctx.lock, out.recipe->name, epoch, out.launcher.diff_id,
-                                                   b.ctx.compression)
-                              : ""};
+                                                   b.ctx.compression, b.ctx.host_arch)
+                              : "",
+                   b.ctx.host_arch};
   out.image =
       oci::assemble_image(layout, cell_image_spec(f), {out.base.layer, out.toolchain.layer, out.launcher});
-  layout.set_tag(out.tag, out.image.manifest);
-  log::info(out.tag + ": image " + out.image.manifest.digest.str());
+  if (b.tag) layout.set_tag(out.tag, out.image.manifest);
+  log::info(out.tag + ": linux/" + b.ctx.host_arch + " image " + out.image.manifest.digest.str());
   return out;
 }
 

@@ -17,8 +17,9 @@ struct CellBuild {
   BuildContext ctx;                   // lock, cache, mirrors, compression, transport, data
   std::string cell;                   // "k4/mipsel"
   std::optional<std::string> source;  // debian | bootlin | script; default: the cell's
-  std::filesystem::path kbuild;       // the static kbuild binary for the launcher layer
+  std::filesystem::path kbuild;       // the static kbuild binary for the launcher layer (for ctx.host_arch)
   std::string revision;               // org.opencontainers.image.revision (optional)
+  bool tag = true;                    // tag the manifest in the layout (false: an index will point at it)
 };
 
 struct CellImage {
@@ -32,7 +33,8 @@ struct CellImage {
   oci::BuiltImage image;
 };
 
-// Builds (or reuses cached layers of) the cell image and tags it in `layout`. Throws
+// Builds (or reuses cached layers of) the cell image for the host platform linux/<ctx.host_arch>
+// and tags it in `layout` (unless b.tag is false). Throws
 // UsageError when the lock lacks what the cell needs, IntegrityError/RuntimeError from the
 // layers, RuntimeError naming library and binary when the closure check fails.
 CellImage build_cell_image(const CellBuild& b, const oci::Layout& layout);

@@ -9,6 +9,7 @@ namespace ksimg::layers {
 oci::ImageSpec cell_image_spec(const CellImageFacts& f) {
   const auto& arch = f.matrix->arches.at(f.cell->arch);
   oci::ImageSpec s;
+  s.platform = oci::Platform{"linux", f.host_arch, ""};
   std::string path;
   for (const auto& d : f.path_dirs) path += d + ":";
   path += "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -20,8 +20,9 @@ struct CellImageFacts {
   std::string cross_compile;                  // "mipsel-linux-gnu-"
   std::string gcc_version, binutils_version;  // as shipped (e.g. Debian package versions)
   int64_t source_date_epoch = 0;
-  std::string revision;            // org.opencontainers.image.revision, when known
-  std::string inputs_sha256 = {};  // org.kernelsmith.inputs-sha256 (cell_inputs_sha256), when known
+  std::string revision;             // org.opencontainers.image.revision, when known
+  std::string inputs_sha256 = {};   // org.kernelsmith.inputs-sha256 (cell_inputs_sha256), when known
+  std::string host_arch = "amd64";  // the image's platform: linux/<host_arch>
 };
 
 // The label holding the hash of everything a cell image is built from; push names the

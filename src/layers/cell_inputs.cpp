@@ -7,13 +7,16 @@
 
 namespace ksimg::layers {
 
-std::string cell_lock_slice(const recipes::Lock& lock, const std::string& recipe, int64_t epoch) {
+std::string cell_lock_slice(const recipes::Lock& lock, const std::string& recipe, int64_t epoch,
+                            const std::string& host_arch) {
   recipes::Lock sub;
   sub.source_date_epoch = epoch;
   for (const std::string& name : {std::string(recipes::kBaseName), recipe}) {
     auto it = lock.recipes.find(name);
     if (it == lock.recipes.end()) continue;
-    sub.recipes[name] = it->second;
+    recipes::LockedRecipe& r = sub.recipes[name] = it->second;
+    r.packages = it->second.packages_for(host_arch);
+    r.hosts.clear();
     auto s = lock.debian_suites.find(it->second.suite);
     if (!it->second.suite.empty() && s != lock.debian_suites.end()) sub.debian_suites[s->first] = s->second;
   }
@@ -21,8 +24,10 @@ std::string cell_lock_slice(const recipes::Lock& lock, const std::string& recipe
 }
 
 std::string cell_inputs_sha256(const recipes::Lock& lock, const std::string& recipe, int64_t epoch,
-                               const oci::Digest& launcher_diff_id, oci::Compression compression) {
-  std::string text = cell_lock_slice(lock, recipe, epoch);
+                               const oci::Digest& launcher_diff_id, oci::Compression compression,
+                               const std::string& host_arch) {
+  std::string text = cell_lock_slice(lock, recipe, epoch, host_arch);
+  if (host_arch != "amd64") text += "host " + host_arch + "\n";
   text += "launcher " + launcher_diff_id.str() + "\n";
   text += "compression " + oci::compression_profile(compression) + "\n";
   return oci::sha256(text).hex();

@@ -13,12 +13,16 @@
 
 namespace ksimg::layers {
 
-// The part of `lock` that the image of `recipe` is built from, as canonical lock text.
-std::string cell_lock_slice(const recipes::Lock& lock, const std::string& recipe, int64_t epoch);
+// The part of `lock` that the image of `recipe` for an `host_arch` host ("amd64", "arm64") is
+// built from, as canonical lock text: that host's package sets as the entries' "packages",
+// other hosts' left out (so pinning arm64 never changes an amd64 image's inputs hash).
+std::string cell_lock_slice(const recipes::Lock& lock, const std::string& recipe, int64_t epoch,
+                            const std::string& host_arch = "amd64");
 
-// 64 hex characters; see the file comment.
+// 64 hex characters; see the file comment. A host other than amd64 adds a "host" line.
 std::string cell_inputs_sha256(const recipes::Lock& lock, const std::string& recipe, int64_t epoch,
-                               const oci::Digest& launcher_diff_id, oci::Compression compression);
+                               const oci::Digest& launcher_diff_id, oci::Compression compression,
+                               const std::string& host_arch = "amd64");
 
 // "k4-mipsel" + "-" + the first 12 hex characters of `inputs_sha256`.
 std::string immutable_tag(const std::string& tag, const std::string& inputs_sha256);

@@ -58,7 +58,8 @@ bool is_version(std::string_view s) {
 }
 
 // The md5sums file lists paths as the package has them; the layer has them moved.
-std::string moved_md5sums(const std::string& text, const std::vector<std::pair<std::string, std::string>>& moves) {
+std::string moved_md5sums(const std::string& text,
+                          const std::vector<std::pair<std::string, std::string>>& moves) {
   if (moves.empty()) return text;
   std::string out;
   size_t start = 0;
@@ -83,7 +84,8 @@ std::vector<std::pair<std::string, std::string>> debian_moves(const std::string&
   return {{"usr/bin", to + "/bin"}, {"usr/lib/" + triple + "/ldscripts", to + "/lib/ldscripts"}};
 }
 
-std::string apply_moves(const std::string& path, const std::vector<std::pair<std::string, std::string>>& moves) {
+std::string apply_moves(const std::string& path,
+                        const std::vector<std::pair<std::string, std::string>>& moves) {
   for (const auto& [from, to] : moves)
     if (path == from || path.starts_with(from + "/")) return to + path.substr(from.size());
   return path;
@@ -127,8 +129,9 @@ std::vector<std::pair<std::string, std::string>> cross_links(const std::vector<s
   return out;
 }
 
-ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe, const recipes::DebianSpec& spec,
-                            const recipes::LockedRecipe& locked, int64_t epoch, const oci::Layout& layout) {
+ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recipe,
+                            const recipes::DebianSpec& spec, const recipes::LockedRecipe& locked,
+                            int64_t epoch, const oci::Layout& layout) {
   std::string mirror = recipes::discover_debian_mirror(ctx.debian_mirror);
   while (mirror.ends_with('/')) mirror.pop_back();
   DownloadCache cache(ctx.cache_root);
@@ -138,29 +141,37 @@ ToolchainLayer build_debian(const BuildContext& ctx, const matrix::Recipe& recip
   std::vector<std::string> paths;
   oci::SourceOptions where;
   where.moves = debian_moves(spec.install_dir, recipe.triple);
+  std::string own_binutils = "binutils-" + recipe.triple;
+  std::replace(own_binutils.begin(), own_binutils.end(), '_', '-');  // binutils-x86-64-linux-gnu
   for (const auto& p : locked.packages) {
     auto got = cache.fetch(*ctx.transport, {mirror + "/" + p.filename}, p.sha256, p.size, ctx.verify_cache);
     log::debug(p.name + " " + p.version + (got.hit ? ": cached" : ": downloaded") + " (" + got.file.string() +
                ")");
     auto deb = oci::read_deb_control(got.file, true);
     check_identity(p, deb.control, got.file);
-    // Only the binutils move: gcc-N's driver finds cc1 relative to where it runs from, and
-    // its versioned names do not collide with the base's.
-    bool moved = p.name.starts_with("binutils-");
+    // Only the recipe's own binutils move: gcc-N's driver finds cc1 relative to where it runs
+    // from, and its versioned names do not collide with the base's; a compat ABI's cross
+    // binutils (binutils-i686-linux-gnu) have names of their own and stay where their gcc
+    // looks for them (/usr/<triple>/bin links to /usr/bin).
+    bool moved = p.name == own_binutils;
     w.add_archive_file(got.file, moved ? where : oci::SourceOptions{});
     fs::path status = staging.path() / "var/lib/dpkg/status.d";
     write_text(status / p.name, deb.control);
     if (deb.md5sums)
-      write_text(status / (p.name + ".md5sums"), moved ? moved_md5sums(*deb.md5sums, where.moves) : *deb.md5sums);
+      write_text(status / (p.name + ".md5sums"),
+                 moved ? moved_md5sums(*deb.md5sums, where.moves) : *deb.md5sums);
     for (const auto& m : deb.data) paths.push_back(m.path);
     out.packages.push_back(p.name + "=" + p.version);
   }
   auto links = cross_links(paths, recipe.triple);
-  for (auto& [link, target] : links) {  // with an install_dir: <install_dir>/bin/<triple>-gcc -> /usr/bin/<triple>-gcc-N
+  for (auto& [link, target] :
+       links) {  // with an install_dir: <install_dir>/bin/<triple>-gcc -> /usr/bin/<triple>-gcc-N
     if (spec.install_dir.empty()) continue;
     link = apply_moves(link, where.moves);
     target = "/usr/bin/" + target;
   }
+  for (const auto& c : recipe.compat)  // i686-linux-gnu-gcc -> i686-linux-gnu-gcc-N, in /usr/bin
+    for (const auto& l : cross_links(paths, c.triple)) links.push_back(l);
   for (const auto& l : private_binutils_links(paths, recipe.triple, spec.install_dir)) links.push_back(l);
   if (!spec.install_dir.empty()) fs::create_directories(staging.path() / spec.install_dir.substr(1));
   for (const auto& [link, target] : links) {

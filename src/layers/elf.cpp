@@ -211,4 +211,17 @@ ElfHeader host_elf() {
   return h;
 }
 
+ElfHeader debian_arch_elf(const std::string& arch) {
+  ElfHeader h;
+  h.elf_class = ELFCLASS64;
+  h.type = ET_EXEC;
+  if (arch == "amd64")
+    h.machine = EM_X86_64;
+  else if (arch == "arm64")
+    h.machine = EM_AARCH64;
+  else
+    throw UsageError("no image host architecture '" + arch + "' (amd64 or arm64)");
+  return h;
+}
+
 }  // namespace ksimg::layers

@@ -39,4 +39,8 @@ ElfInfo read_elf(std::string_view bytes, const std::string& name);
 // The ELF machine and class this program was compiled for (EM_X86_64 / ELFCLASS64 here).
 ElfHeader host_elf();
 
+// The ELF header of executables for a Debian architecture that images are built for ("amd64",
+// "arm64"); UsageError for another.
+ElfHeader debian_arch_elf(const std::string& arch);
+
 }  // namespace ksimg::layers

@@ -2,10 +2,12 @@
 // layer writer, so its digest depends only on the kbuild binary and the data.
 #include "layers/launcher.hpp"
 
+#include <elf.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
+#include "layers/elf.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/tempdir.hpp"
@@ -25,6 +27,29 @@ fs::path find_kbuild() {
   throw RuntimeError(
       "no kbuild program next to ksimg; build both with scripts/build (build/kbuild) or set KSIMG_KBUILD to "
       "one");
+}
+
+fs::path find_kbuild_for(const std::string& arch) {
+  if (arch == "amd64") return find_kbuild();
+  if (arch != "arm64") throw UsageError("no kbuild launcher for host architecture '" + arch + "'");
+  fs::path p;
+  if (const char* env = std::getenv("KSIMG_KBUILD_ARM64"); env && *env) {
+    p = env;
+  } else {
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    p = ec ? fs::path("kbuild-arm64") : self.parent_path() / "kbuild-arm64";
+  }
+  if (!fs::is_regular_file(p))
+    throw RuntimeError(
+        "no arm64 kbuild launcher at " + p.string() +
+        "; build it with 'cmake --build BUILD --target kbuild-arm64' (or scripts/build-kbuild-arm64)"
+        " or set KSIMG_KBUILD_ARM64 to one");
+  auto h = peek_elf_header(files::read(p));
+  if (!h || h->elf_class != ELFCLASS64 || h->big_endian || h->machine != EM_AARCH64)
+    throw RuntimeError(p.string() +
+                       " is not an arm64 (aarch64) ELF program; rebuild it (target kbuild-arm64)");
+  return p;
 }
 
 namespace {
@@ -61,7 +86,8 @@ oci::LayerResult build_launcher_layer(const fs::path& kbuild, const matrix::Data
   return w.write(layout);
 }
 
-oci::Digest launcher_diff_id(const fs::path& kbuild, const matrix::DataFiles& data, int64_t source_date_epoch) {
+oci::Digest launcher_diff_id(const fs::path& kbuild, const matrix::DataFiles& data,
+                             int64_t source_date_epoch) {
   TempDir stage("launcher");
   oci::LayerOptions lo;
   lo.source_date_epoch = source_date_epoch;

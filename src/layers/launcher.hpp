@@ -16,6 +16,12 @@ namespace ksimg::layers {
 // Throws RuntimeError saying how to get one.
 std::filesystem::path find_kbuild();
 
+// The kbuild binary for images of host architecture `arch`: find_kbuild() for the one ksimg
+// runs on (amd64 here); for arm64, KSIMG_KBUILD_ARM64 when set, else `kbuild-arm64` next to
+// ksimg (`cmake --build BUILD --target kbuild-arm64`). RuntimeError saying how to get one, or
+// when the file is not an ELF executable for `arch`.
+std::filesystem::path find_kbuild_for(const std::string& arch);
+
 oci::LayerResult build_launcher_layer(const std::filesystem::path& kbuild, const matrix::DataFiles& data,
                                       int64_t source_date_epoch, oci::Compression compression,
                                       const oci::Layout& layout);

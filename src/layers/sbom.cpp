@@ -71,9 +71,14 @@ const recipes::LockedRecipe& locked(const SbomInput& in, const std::string& name
   return it->second;
 }
 
-void add_debs(json& comps, const recipes::LockedRecipe& r, const std::string& layer) {
+void add_debs(json& comps, const recipes::LockedRecipe& r, const std::string& name, const std::string& layer,
+              const std::string& host_arch) {
   std::string distro = debian_distro(r.suite);
-  for (const auto& p : r.packages) {
+  const auto& pkgs = r.packages_for(host_arch);
+  if (pkgs.empty())
+    throw UsageError("the lock has no " + host_arch + " pins for " + name + "; run 'ksimg lock --recipe " +
+                     name + "' (the SBOM of a linux/" + host_arch + " image comes from them)");
+  for (const auto& p : pkgs) {
     json c = {
         {"type", "library"},
         {"bom-ref", layer + ":" + p.name},
@@ -134,7 +139,8 @@ json image_component(const SbomInput& in) {
   json c = {{"type", "container"}, {"bom-ref", "image"}, {"name", "kernelsmith"}, {"version", in.tag}};
   if (!in.image_digest.empty()) c["purl"] = "pkg:oci/kernelsmith@" + pct(in.image_digest) + "?tag=" + in.tag;
   c["properties"] =
-      json::array({property("ksimg:cell", in.cell->key()), property("ksimg:recipe", in.recipe->name)});
+      json::array({property("ksimg:cell", in.cell->key()), property("ksimg:recipe", in.recipe->name),
+                   property("ksimg:platform", "linux/" + in.host_arch)});
   return c;
 }
 
@@ -146,10 +152,13 @@ std::string deb_purl(const recipes::LockedPackage& p, const std::string& distro)
 
 json cyclonedx_sbom(const SbomInput& in) {
   json comps = json::array();
-  add_debs(comps, locked(in, recipes::kBaseName), "base");
+  add_debs(comps, locked(in, recipes::kBaseName), recipes::kBaseName, "base", in.host_arch);
   const auto& tc = locked(in, in.recipe->name);
   if (tc.kind == "debian")
-    add_debs(comps, tc, "toolchain");
+    add_debs(comps, tc, in.recipe->name, "toolchain", in.host_arch);
+  else if (in.host_arch != "amd64")
+    throw UsageError(in.recipe->name + " has no linux/" + in.host_arch + " build (" + tc.kind +
+                     " toolchains are x86_64-hosted), so there is no such image to describe");
   else
     add_toolchain(comps, in, tc);
   comps.push_back(launcher(in));

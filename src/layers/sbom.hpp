@@ -24,6 +24,7 @@ struct SbomInput {
   std::string image_digest;             // the manifest's, when known ("" otherwise)
   std::string launcher_diff_id;         // when known
   std::string tool_version;             // ksimg's
+  std::string host_arch = "amd64";      // the image's platform: linux/<host_arch> (its package sets)
 };
 
 // "debian-11" for bullseye (Debian's release numbers by codename); "" for an unknown codename.
@@ -32,7 +33,8 @@ std::string debian_distro(const std::string& codename);
 // pkg:deb/debian/NAME@VERSION?arch=ARCH&distro=DISTRO (purl-spec, percent-encoding ':' and '+').
 std::string deb_purl(const recipes::LockedPackage& p, const std::string& distro);
 
-// The CycloneDX 1.5 document. UsageError when the lock does not pin the base or the recipe.
+// The CycloneDX 1.5 document of the linux/<in.host_arch> image. UsageError when the lock does not
+// pin the base or the recipe for that host, or the toolchain has no build for it.
 nlohmann::ordered_json cyclonedx_sbom(const SbomInput& in);
 
 }  // namespace ksimg::layers

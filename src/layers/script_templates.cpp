@@ -1,9 +1,9 @@
 // The builder templates of script recipes (recipes/README.md "kind script"): the bash scripts
 // run in the base image when a recipe has no `steps` of its own. They follow kernelsmith's
-// toolchain builders (facts §4.6: mk-kernel-toolchain.nix for kernel-only, mk-cross-
-// toolchain.nix for musl-cross-make) with their configure flags and fixes, and read only
-// the environment ksimg sets (TRIPLE, PREFIX, INPUTS, GCC_VERSION, GCC_CONFIGURE, JOBS) and
-// the inputs under /inputs, found by name (<component>-<version>.tar.*).
+// toolchain builders (mk-kernel-toolchain.nix for kernel-only, mk-cross-toolchain.nix for
+// musl-cross-make) with their configure flags and fixes, and read only the environment ksimg
+// sets (TRIPLE, PREFIX, INPUTS, GCC_VERSION, GCC_CONFIGURE, JOBS) and the inputs under /inputs,
+// found by name (<component>-<version>.tar.*).
 //
 // Two adaptations to the base image, a Debian trixie (host gcc 14) rather than Nix's stdenv:
 // host compiles get -fpermissive -Wno-error (gcc 14 rejects the implicit int and implicit

@@ -1,8 +1,8 @@
-// The `tarball` toolchain kind (toolchain.hpp; kernelsmith facts
-// §3.1 mk-bootlin-toolchain.nix and §6 mirror.nix): the SDK comes through the download cache,
-// <tarball mirror>/<basename of the first URL> first when a mirror is set, then the recipe's
-// URLs; it is unpacked (one top directory, stripped) into scratch space of the layout,
-// relocated by its own relocate-sdk.sh to the in-image install_dir, and added below it.
+// The `tarball` toolchain kind (toolchain.hpp; as kernelsmith's mk-bootlin-toolchain.nix and
+// mirror.nix): the SDK comes through the download cache, <tarball mirror>/<basename of the
+// first URL> first when a mirror is set, then the recipe's URLs; it is unpacked (one top
+// directory, stripped) into scratch space of the layout, relocated by its own relocate-sdk.sh
+// to the in-image install_dir, and added below it.
 #include "layers/cache.hpp"
 #include "layers/toolchain_kinds.hpp"
 #include "oci/extract.hpp"

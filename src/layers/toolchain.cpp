@@ -100,11 +100,22 @@ ToolchainLayer build_toolchain_layer(const BuildContext& ctx, const matrix::Reci
   auto it = specs.find(recipe.name);
   if (it == specs.end()) throw UsageError("unknown recipe '" + recipe.name + "'; 'ksimg matrix' lists them");
   const recipes::Spec& spec = it->second;
+  if (ctx.host_arch != "amd64" && spec.kind != "debian")
+    throw UsageError("recipe " + recipe.name + " has no " + ctx.host_arch + "-hosted toolchain (" +
+                     recipe.no_arm64 + "); build it for linux/amd64 only");
+  recipes::DebianSpec debian =
+      spec.kind == "debian" ? spec.debian.for_host(ctx.host_arch, spec.name) : spec.debian;
   Pin pin = pin_for(ctx, spec);
+  if (ctx.host_arch != "amd64") {
+    pin.entry.packages = pin.entry.packages_for(ctx.host_arch);
+    if (pin.entry.packages.empty())
+      throw UsageError(ctx.lock_file + " has no " + ctx.host_arch + " pins for recipe " + spec.name +
+                       "; run 'ksimg lock --recipe " + spec.name + "'");
+  }
   int64_t epoch = epoch_for(ctx, pin);
   ToolchainLayer out =
       spec.kind == "script"   ? detail::build_script(ctx, recipe, spec.script, pin.entry, epoch, layout)
-      : spec.kind == "debian" ? detail::build_debian(ctx, recipe, spec.debian, pin.entry, epoch, layout)
+      : spec.kind == "debian" ? detail::build_debian(ctx, recipe, debian, pin.entry, epoch, layout)
                               : detail::build_tarball(ctx, recipe, spec.tarball, pin.entry, epoch, layout);
   out.pinned = pin.pinned;
   out.source_date_epoch = epoch;
@@ -115,8 +126,10 @@ ToolchainLayer build_toolchain_layer(const BuildContext& ctx, const matrix::Reci
 }
 
 ClosureReport check_toolchain_closure(const std::vector<std::filesystem::path>& lower,
-                                      const oci::Layout& layout, const ToolchainLayer& toolchain) {
+                                      const oci::Layout& layout, const ToolchainLayer& toolchain,
+                                      const std::string& host_arch) {
   ClosureOptions opts;
+  opts.host = debian_arch_elf(host_arch);
   opts.target_roots = toolchain.target_roots;
   auto report = check_closure(lower, layout.blob_path(toolchain.layer.descriptor.digest), opts);
   require_closure(report, opts);

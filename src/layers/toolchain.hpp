@@ -29,8 +29,10 @@ ToolchainLayer build_toolchain_layer(const BuildContext& ctx, const matrix::Reci
 // Checks that every host ELF file of the toolchain layer (a blob of `layout`) finds its
 // interpreter and libraries in `lower` (layer blobs, bottom first) plus itself; throws
 // RuntimeError naming each missing library and the binaries that need it.
+// `host_arch`: the Debian architecture whose ELF files are host code ("amd64", "arm64").
 ClosureReport check_toolchain_closure(const std::vector<std::filesystem::path>& lower,
-                                      const oci::Layout& layout, const ToolchainLayer& toolchain);
+                                      const oci::Layout& layout, const ToolchainLayer& toolchain,
+                                      const std::string& host_arch = "amd64");
 
 // The layer blobs of image `tag` in `layout`, bottom first (for check_toolchain_closure).
 std::vector<std::filesystem::path> image_layer_blobs(const oci::Layout& layout, const std::string& tag);

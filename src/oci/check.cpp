@@ -60,13 +60,14 @@ struct Checker {
       return false;
     }
     if (!S_ISREG(st.st_mode) || st.st_size != d.size) {
-      problem(where + " references " + d.digest.str() + " of " + std::to_string(d.size) + " bytes, but the blob has " +
-              std::to_string(st.st_size) + " (a partial write); delete " + p.string() + " and build again");
+      problem(where + " references " + d.digest.str() + " of " + std::to_string(d.size) +
+              " bytes, but the blob has " + std::to_string(st.st_size) + " (a partial write); delete " +
+              p.string() + " and build again");
       return false;
     }
     if (actual(d.digest.hex()) != d.digest) {
-      problem(where + " references " + d.digest.str() + ", whose bytes hash to " + actual(d.digest.hex()).str() +
-              "; delete " + p.string() + " and build again");
+      problem(where + " references " + d.digest.str() + ", whose bytes hash to " +
+              actual(d.digest.hex()).str() + "; delete " + p.string() + " and build again");
       return false;
     }
     return true;
@@ -90,20 +91,24 @@ struct Checker {
       return;
     }
     ++r.manifests;
-    if (depth > kMaxDepth) return problem(where + ": indexes nested deeper than " + std::to_string(kMaxDepth));
+    if (depth > kMaxDepth)
+      return problem(where + ": indexes nested deeper than " + std::to_string(kMaxDepth));
     auto j = read_json(d, where);
     if (j.is_null()) return;
     try {
       if (is_index) {
-        if (!j.contains("manifests") || !j["manifests"].is_array()) return problem(where + ": index without manifests");
-        for (const auto& m : j["manifests"]) walk(Descriptor::from_json(m), where + " > " + d.digest.str(), depth + 1);
+        if (!j.contains("manifests") || !j["manifests"].is_array())
+          return problem(where + ": index without manifests");
+        for (const auto& m : j["manifests"])
+          walk(Descriptor::from_json(m), where + " > " + d.digest.str(), depth + 1);
         return;
       }
       if (!j.contains("config") || !j.contains("layers") || !j["layers"].is_array())
         return problem(where + ": manifest " + d.digest.str() + " has no config or layers");
       blob_ok(Descriptor::from_json(j["config"]), where + " config");
       size_t n = 0;
-      for (const auto& l : j["layers"]) blob_ok(Descriptor::from_json(l), where + " layer " + std::to_string(++n));
+      for (const auto& l : j["layers"])
+        blob_ok(Descriptor::from_json(l), where + " layer " + std::to_string(++n));
     } catch (const Error& e) {
       problem(where + ": manifest " + d.digest.str() + ": " + e.what());
     }
@@ -141,7 +146,8 @@ struct Checker {
       if (name.find(".tmp-") != std::string::npos) {
         r.temp_files.push_back("blobs/sha256/" + name);
       } else if (!is_hex64(name) || !e.is_regular_file()) {
-        problem("blobs/sha256/" + name + " is not a blob (not a file named by 64 lowercase hex digits); remove it");
+        problem("blobs/sha256/" + name +
+                " is not a blob (not a file named by 64 lowercase hex digits); remove it");
       } else {
         ++r.blobs;
         if (!referenced.count(name)) ++r.unreferenced;

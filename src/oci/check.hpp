@@ -12,11 +12,11 @@
 namespace ksimg::oci {
 
 struct LayoutCheck {
-  size_t tags = 0;          // descriptors in index.json with a ref.name
-  size_t manifests = 0;     // manifests and nested indexes reached from index.json
-  size_t blobs = 0;         // files in blobs/sha256/ whose bytes were hashed
-  size_t referenced = 0;    // distinct blobs referenced from index.json (directly or not)
-  size_t unreferenced = 0;  // blobs nothing references (harmless: left by a failed build)
+  size_t tags = 0;                      // descriptors in index.json with a ref.name
+  size_t manifests = 0;                 // manifests and nested indexes reached from index.json
+  size_t blobs = 0;                     // files in blobs/sha256/ whose bytes were hashed
+  size_t referenced = 0;                // distinct blobs referenced from index.json (directly or not)
+  size_t unreferenced = 0;              // blobs nothing references (harmless: left by a failed build)
   std::vector<std::string> temp_files;  // leftover temp files (a killed writer), relative to root
   std::vector<std::string> problems;    // one line each; empty when the layout is sound
 

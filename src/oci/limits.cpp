@@ -86,7 +86,8 @@ void InputBudget::add(uint64_t n) {
 
 void InputBudget::over(bool member_cap) const {
   if (member_cap)
-    throw IntegrityError(origin_ + ": member '" + member_ + "' is larger than the " + human_size(limits_.member) +
+    throw IntegrityError(origin_ + ": member '" + member_ + "' is larger than the " +
+                         human_size(limits_.member) +
                          " cap on one member's uncompressed size; if it is genuine, raise it with " +
                          kMemberVar + "=SIZE (e.g. 128G)");
   throw IntegrityError(origin_ + " unpacks to more than the " + human_size(limits_.archive) +

@@ -234,7 +234,8 @@ void add_archive_file(Tree& tree, const SpoolFn& spool, const std::filesystem::p
   int rc = archive_read_next_header(a.get(), &e);
   bool ar = (archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_AR;
   if (rc == ARCHIVE_EOF && ar)
-    throw IntegrityError(file.string() + " starts like a .deb (an ar archive) but holds no readable member; " +
+    throw IntegrityError(file.string() +
+                         " starts like a .deb (an ar archive) but holds no readable member; " +
                          "it is truncated or corrupt: download it again");
   if (rc == ARCHIVE_EOF) {
     log::warn(file.string() + " holds no entries");

@@ -100,6 +100,7 @@ std::vector<std::string> podman_run_argv(const std::string& image, const std::ve
     a.push_back("--network=" + o.network_mode);
   else if (!o.network)
     a.push_back("--network=none");
+  if (!o.platform.empty()) a.push_back("--platform=" + o.platform);
   if (!o.userns.empty()) a.push_back("--userns=" + o.userns);
   if (!o.user.empty()) a.push_back("--user=" + o.user);
   if (o.tty) {

@@ -28,6 +28,7 @@ struct RunOptions {
   std::string userns;          // --userns ("keep-id"); empty: podman's default
   bool tty = false;            // --tty --interactive (attached runs on a terminal)
   std::string pull = "never";  // --pull: never (local images only), missing, always
+  std::string platform;  // --platform ("linux/arm64": run under qemu-user binfmt on amd64); "" = the host's
 };
 
 // Makes files the container writes into mounts belong to the caller (`euid`): rootless podman

@@ -61,8 +61,11 @@ SmokeResult judge_smoke(const std::string& output, const matrix::Arch& arch, con
   return r;
 }
 
-SmokeResult smoke_check(const std::string& image, const matrix::Arch& arch, const matrix::Recipe& recipe) {
-  auto res = run_in(image, {"sh", "-c", smoke_script(arch)});
+SmokeResult smoke_check(const std::string& image, const matrix::Arch& arch, const matrix::Recipe& recipe,
+                        const std::string& platform) {
+  RunOptions o;
+  o.platform = platform;
+  auto res = run_in(image, {"sh", "-c", smoke_script(arch)}, o);
   SmokeResult r = judge_smoke(res.out + res.err, arch, recipe);
   if (!res.ok()) {
     std::string fix = explain_rlimit(res.err);

@@ -25,6 +25,8 @@ std::string smoke_script(const matrix::Arch& arch);
 SmokeResult judge_smoke(const std::string& output, const matrix::Arch& arch, const matrix::Recipe& recipe);
 
 // Runs the check in `image` (a podman image name).
-SmokeResult smoke_check(const std::string& image, const matrix::Arch& arch, const matrix::Recipe& recipe);
+// `platform`: the image's platform when it is not this machine's ("linux/arm64"), else "".
+SmokeResult smoke_check(const std::string& image, const matrix::Arch& arch, const matrix::Recipe& recipe,
+                        const std::string& platform = "");
 
 }  // namespace ksimg::run

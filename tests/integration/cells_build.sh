@@ -4,32 +4,15 @@
 # check in podman; each image has base + toolchain + launcher layers and runs kbuild; a
 # rebuild repeats the digest. Skips (77) when the archive or a tool is unavailable.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-for t in mmdebstrap podman skopeo gpgv jq; do command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps)"; done
-mirror=$({ grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list.d/*.sources \
-             /etc/apt/sources.list 2>/dev/null || true; } | head -1 | awk '{print $2}')
-[ -n "${KSIMG_DEBIAN_MIRROR:-$mirror}" ] || skip "no Debian mirror in the host's apt sources"
-curl -sfI --max-time 20 "${KSIMG_DEBIAN_MIRROR:-$mirror}/dists/trixie/InRelease" >/dev/null \
-  || skip "the Debian archive is unreachable from here"
-
-mkdir -p "$KSIMG_TESTS_TMP"
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools mmdebstrap podman skopeo gpgv jq
+need_debian trixie
 W="$KSIMG_TESTS_TMP/cells_build"   # kept between runs of this build dir: the cache makes reruns fast
-T=$(mktemp -d "$KSIMG_TESTS_TMP/cells_build.run.XXXXXX")
-# podman's storage lives under a short path: podman 4.3 takes ~20 s per run under a long one.
-S=$(mktemp -d /tmp/kscb.XXXXXX)
-trap 'podman rmi -af >/dev/null 2>&1 || true; rm -rf "$T" "$S"' EXIT
+run_dir cells_build
+podman_storage
 mkdir -p "$W/cache"
 export KSIMG_CACHE="$W/cache" KSIMG_LAYOUT="$T/oci"
-export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
-cat >"$T/storage.conf" <<CONF
-[storage]
-driver = "overlay"
-graphroot = "$S/graph"
-runroot = "$S/run"
-CONF
-export CONTAINERS_STORAGE_CONF="$T/storage.conf"
 cd "$T"
 checks=0
 

@@ -6,12 +6,15 @@
 # ppc64 ELFv1 vs ppc64le ELFv2, riscv64 lp64d). Where qemu-user has the arch, the binary also
 # runs and prints its float result. `kbuild info` in the image names the glibc. The image also
 # compiles the init that kbuild's initramfs target uses (carried at /usr/share/ksimg/userland/),
-# whose own checks pass under qemu-user.
+# whose own checks pass under qemu-user. A cell whose recipe offers a compat userland
+# (`kbuild info --json` .compat: x86_64's i386) also compiles a static hello with that ABI's
+# compiler, which is an i386 ELF and runs here (the amd64 host runs i386 natively).
 #
 # Cells: KSIMG_LIBC_CELLS (space-separated, or "all" for the 24 Debian cells). The default is
-# the five cells whose ABI checks differ from every other: k4/armel (soft-float EABI),
+# the six cells whose ABI checks differ from every other: k4/armel (soft-float EABI),
 # k6/armhf (hard-float EABI), k4/mipseb (o32 big-endian), k6/mips64el (n64, trixie's separate
-# mipsen glibc), k6/powerpc64 (ELFv1 big-endian). Each image costs ~50 s to build once its
+# mipsen glibc), k6/powerpc64 (ELFv1 big-endian), k4/x86_64 (the native bullseye compiler with
+# its binutils moved aside, and its i386 compat compiler). Each image costs ~50 s to build once its
 # .debs are cached (measured on k4/mipsel); all 24 take ~20 min, too long for every CI run, and
 # the others repeat an ABI already checked here (their recipes differ only in the arch key,
 # and recipes_libc_test.cpp checks every recipe's libc against the lock). Layers come from the
@@ -44,7 +47,7 @@ declare -A want=(
   [x86_64]="2 1 62 0x00000000 0x00000000 x86_64"
 )
 
-cells=${KSIMG_LIBC_CELLS:-k4/armel k6/armhf k4/mipseb k6/mips64el k6/powerpc64}
+cells=${KSIMG_LIBC_CELLS:-k4/armel k6/armhf k4/mipseb k6/mips64el k6/powerpc64 k4/x86_64}
 if [ "$cells" = all ]; then
   cells=$(for e in k4 k6; do for a in "${!want[@]}"; do echo "$e/$a"; done; done | sort)
 fi
@@ -104,5 +107,23 @@ for c in $cells; do
     [ -z "$bad" ] && grep -q "^KSIMG-USERSPACE-" <<<"$out" || fail "$c: the init under qemu-$qemu: $out"
     ok "$c: the carried init's machine, endian, bits and float checks pass under qemu-$qemu"
   fi
+  # The recipe's compat userlands: the image's own `kbuild info --json` lists them.
+  podman run --rm --network none "localhost/kernelsmith:$tag" kbuild info --json >"$T/$tag.json" \
+    || fail "$c: kbuild info --json"
+  # The x86_64 recipes list i386; an empty list there would skip the check below unnoticed.
+  [ "$arch" != x86_64 ] || jq -e '[.compat[].abi] == ["i386"]' "$T/$tag.json" >/dev/null \
+    || fail "$c: kbuild info --json lists no i386 compat userland: $(jq -c .compat "$T/$tag.json")"
+  while read -r abi cc; do
+    [ "$abi" = i386 ] || fail "$c: compat ABI $abi has no expectation in this test"
+    podman run --rm --network none -v "$T:/w" -w /w "localhost/kernelsmith:$tag" \
+      sh -c "${cc}gcc -static -O2 hello.c -o hello-$tag-$abi" </dev/null >"$T/$tag-$abi.err" 2>&1 \
+      || fail "$c: ${cc}gcc -static: $(tail -5 "$T/$tag-$abi.err")"
+    f="$T/hello-$tag-$abi"
+    [ "$(u 1 4 "$f" 1) $(u 1 5 "$f" 1) $(u 2 18 "$f" 1) $(u 2 16 "$f" 1)" = "1 1 3 2" ] \
+      || fail "$c: $abi hello is not a static 32-bit little-endian i386 ELF"
+    out=$("$f") || fail "$c: the $abi hello does not run on this amd64 host"
+    [ "$out" = "hello 6.250" ] || fail "$c: the $abi hello printed '$out'"
+    ok "$c: compat $abi: ${cc}gcc -static gives an i386 ELF that runs"
+  done < <(jq -r '.compat[] | "\(.abi) \(.cross_compile)"' "$T/$tag.json")
 done
 echo "cells_libc: $CHECKS checks passed"

@@ -10,8 +10,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=registry_lib.bash
 source "$HERE/registry_lib.bash"
-# shellcheck source=lib.bash
-source "$HERE/lib.bash"
 need_tools gzip python3 skopeo jq
 scratch gzip_layers
 export KSIMG_IMAGES_LOCK="$T/images.lock.json"

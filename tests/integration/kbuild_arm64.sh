@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The arm64 `kbuild` launcher (for the linux/arm64 entry of multi-platform cell images):
 # scripts/build-kbuild-arm64 cross-compiles it with Debian's g++-aarch64-linux-gnu into a
-# static aarch64 ELF (in BUILD_DIR/kbuild-arm64, kept for incremental runs), which runs under
-# qemu-aarch64-static and answers like the amd64 one.
+# static aarch64 ELF (in BUILD_DIR/kbuild-arm64-build, the tree the `kbuild-arm64` cmake target
+# also uses, kept for incremental runs), which runs under qemu-aarch64-static and answers like the
+# amd64 one.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.bash
@@ -12,7 +13,7 @@ need_tools aarch64-linux-gnu-g++ qemu-aarch64-static file cmake ninja
 scratch kbuild_arm64
 export CMAKE_ARGS="-DCMAKE_CXX_COMPILER_LAUNCHER=$(command -v ccache || true)"
 [ -n "${CMAKE_ARGS#*=}" ] || CMAKE_ARGS=""
-bin=$(JOBS=2 "$KSIMG_SRC/scripts/build-kbuild-arm64" "$KSIMG_BUILD_DIR/kbuild-arm64" 2>build.log) || { tail -20 build.log; fail "cross build failed"; }
+bin=$(JOBS=2 "$KSIMG_SRC/scripts/build-kbuild-arm64" "$KSIMG_BUILD_DIR/kbuild-arm64-build" 2>build.log) || { tail -20 build.log; fail "cross build failed"; }
 desc=$(file -b "$bin")
 [[ "$desc" == *"ARM aarch64"* && "$desc" == *"statically linked"* && "$desc" != *"not stripped"* ]] ||
   fail "not a stripped static aarch64 ELF: $desc"

@@ -4,30 +4,17 @@
 # depend on the path, the locale or the file times past SOURCE_DATE_EPOCH; re-tagging, concurrent
 # builds into one layout, and the usage/integrity errors with their exit codes (README "Exit codes").
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
-
-for tool in tar gzip xz zstd bzip2 jq dpkg-deb; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is not installed (scripts/install-deps installs it)"
-    exit 77
-  fi
-done
-
-T="$KSIMG_TESTS_TMP/oci_cli"
-rm -rf "$T" && mkdir -p "$T"
-cd "$T"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools tar gzip xz zstd bzip2 jq dpkg-deb
+scratch oci_cli
 export SOURCE_DATE_EPOCH=1700000000
 build() { "$KSIMG" -q image build "$@"; }
 diff_id() { "$KSIMG" inspect "$1" --json | jq -r '.layers[0].diffID'; }
-# expect CODE TEXT CMD...: the command fails with exit CODE and TEXT on stderr.
-expect() {
-  local code=$1 text=$2 rc=0
-  shift 2
-  "$@" >out.txt 2>err.txt || rc=$?
-  [ "$rc" = "$code" ] || { cat err.txt; fail "'$*' exited $rc, expected $code"; }
-  grep -qF -- "$text" err.txt || { cat err.txt; fail "'$*' did not say '$text'"; }
-  [ "$(wc -l < err.txt)" -le 2 ] || { cat err.txt; fail "'$*' printed more than a short error"; }
+# expect_short CODE TEXT CMD...: lib.bash's expect, and the error is at most two lines.
+expect_short() {
+  expect "$@"
+  [ "$(wc -l <err.txt)" -le 2 ] || { cat err.txt; fail "'${*:3}' printed more than a short error"; }
 }
 
 # --- a tree with a hardlink, a symlink, UTF-8 and nested directories
@@ -109,26 +96,26 @@ for i in $(seq 1 6); do "$KSIMG" inspect "P:p$i" >/dev/null || fail "tag p$i unr
 [ -z "$(ls P/.ksimg-tmp)" ] || fail "temp files left behind: $(ls P/.ksimg-tmp)"
 
 echo "== errors: one line, the documented exit codes"
-expect 2 "--tag is required" "$KSIMG" image build --layer tree --layout L
-expect 2 "does not exist" "$KSIMG" image build --layer nope --tag x --layout L
-expect 2 "expected KEY=VALUE" "$KSIMG" image build --layer tree --tag x --layout L --env NOVALUE
-expect 2 "invalid tag" "$KSIMG" image build --layer tree --tag -bad --layout L
-expect 2 "SOURCE_DATE_EPOCH must be whole seconds" env SOURCE_DATE_EPOCH=yesterday "$KSIMG" image build --layer tree --tag x --layout L
-expect 2 "neither a directory nor a regular file" "$KSIMG" image build --layer /dev/null --tag x --layout L
+expect_short 2 "--tag is required" "$KSIMG" image build --layer tree --layout L
+expect_short 2 "does not exist" "$KSIMG" image build --layer nope --tag x --layout L
+expect_short 2 "expected KEY=VALUE" "$KSIMG" image build --layer tree --tag x --layout L --env NOVALUE
+expect_short 2 "invalid tag" "$KSIMG" image build --layer tree --tag -bad --layout L
+expect_short 2 "SOURCE_DATE_EPOCH must be whole seconds" env SOURCE_DATE_EPOCH=yesterday "$KSIMG" image build --layer tree --tag x --layout L
+expect_short 2 "neither a directory nor a regular file" "$KSIMG" image build --layer /dev/null --tag x --layout L
 printf 'plain text\n' > notes.txt
-expect 2 "cannot read layer source" "$KSIMG" image build --layer notes.txt --tag x --layout L
+expect_short 2 "cannot read layer source" "$KSIMG" image build --layer notes.txt --tag x --layout L
 mkdir -p home && echo mine > home/file
-expect 2 "not an OCI layout" "$KSIMG" image build --layer tree --tag x --layout home
-expect 2 "lies inside --layer" "$KSIMG" image build --layer tree --tag x --layout tree/usr/oci
+expect_short 2 "not an OCI layout" "$KSIMG" image build --layer tree --tag x --layout home
+expect_short 2 "lies inside --layer" "$KSIMG" image build --layer tree --tag x --layout tree/usr/oci
 [ ! -e tree/usr/oci ] || fail "a refused build still created its layout"
-expect 2 "available tags:" "$KSIMG" inspect L:nope
-expect 2 "name one as LAYOUT:TAG" "$KSIMG" inspect L
-expect 2 "no OCI image layout" "$KSIMG" inspect home
+expect_short 2 "available tags:" "$KSIMG" inspect L:nope
+expect_short 2 "name one as LAYOUT:TAG" "$KSIMG" inspect L
+expect_short 2 "no OCI image layout" "$KSIMG" inspect home
 tar -C tree -cf evil.tar --transform 's,^\./etc,../../etc,' ./etc
-expect 3 "escapes the layer root" "$KSIMG" image build --layer evil.tar --tag x --layout L
+expect_short 3 "escapes the layer root" "$KSIMG" image build --layer evil.tar --tag x --layout L
 blob=$("$KSIMG" inspect L:dir --json | jq -r '.layers[0].digest | sub("sha256:"; "L/blobs/sha256/")')
 size=$(stat -c %s "$blob") && head -c "$size" /dev/zero > "$blob"
-expect 3 "does not match its digest" "$KSIMG" image build --layer tree --tag dir --layout L --env NEW=1
+expect_short 3 "does not match its digest" "$KSIMG" image build --layer tree --tag dir --layout L --env NEW=1
 
 echo "== help has examples"
 "$KSIMG" image build --help | grep -q 'Example' || fail "image build --help has no example"

@@ -25,12 +25,12 @@ for a in amd64 arm64; do
   "$KSIMG" -q image build --platform "linux/$a" --layer trees/base --layer "trees/$a" --tag "one-$a" \
     --layout "$L" --cmd true >/dev/null
 done
-DA=$(layout_digest "$L" one-amd64)
-DR=$(layout_digest "$L" one-arm64)
+DA=$(tag_digest "$L" one-amd64)
+DR=$(tag_digest "$L" one-arm64)
 
 echo "== image index"
 DI=$("$KSIMG" -q image index --layout "$L" --tag multi --manifest one-arm64 --manifest one-amd64)
-[ "$(layout_digest "$L" multi)" = "$DI" ] || fail "index.json does not tag multi as $DI"
+[ "$(tag_digest "$L" multi)" = "$DI" ] || fail "index.json does not tag multi as $DI"
 idx="$L/blobs/sha256/${DI#sha256:}"
 [ "$(jq -r .mediaType "$idx")" = application/vnd.oci.image.index.v1+json ] || fail "not an index: $(cat "$idx")"
 [ "$(jq -r '[.manifests[] | .platform.architecture + "=" + .digest] | join(" ")' "$idx")" = "amd64=$DA arm64=$DR" ] ||
@@ -91,20 +91,20 @@ raw=$(skopeo inspect --raw --tls-verify=false "docker://127.0.0.1:$REG/ns/kernel
   fail "skopeo does not resolve --override-arch arm64"
 ok "skopeo inspect --raw gives the index byte for byte; --override-arch arm64 resolves to the arm64 image"
 skopeo copy -q --all --src-tls-verify=false "docker://127.0.0.1:$REG/ns/kernelsmith:multi" "oci:$T/copy:multi"
-[ "$(layout_digest "$T/copy" multi)" = "$DI" ] || fail "skopeo copy --all gave $(layout_digest "$T/copy" multi)"
+[ "$(tag_digest "$T/copy" multi)" = "$DI" ] || fail "skopeo copy --all gave $(tag_digest "$T/copy" multi)"
 ok "skopeo copy --all copies the same index"
 
 echo "== pull"
 res=$("$KSIMG" pull "127.0.0.1:$REG/ns/kernelsmith:multi" --layout "$T/pulled" --json)
-[ "$(layout_digest "$T/pulled" multi)" = "$DI" ] || fail "pull kept $(layout_digest "$T/pulled" multi): $res"
+[ "$(tag_digest "$T/pulled" multi)" = "$DI" ] || fail "pull kept $(tag_digest "$T/pulled" multi): $res"
 "$KSIMG" -q image check --layout "$T/pulled" >check.txt 2>&1 || { cat check.txt; fail "pulled layout is not sound"; }
 [ "$("$KSIMG" -q inspect "$T/pulled:multi" --platform linux/arm64 --json | jq -r .manifest.digest)" = "$DR" ] ||
   fail "pulled index lacks the arm64 image"
 ok "pull keeps the index with both platforms; image check accepts it"
 "$KSIMG" -q pull "127.0.0.1:$REG/ns/kernelsmith:multi" --platform linux/arm64 --tag arm --layout "$T/one" >/dev/null
-[ "$(layout_digest "$T/one" arm)" = "$DR" ] || fail "pull --platform linux/arm64 kept $(layout_digest "$T/one" arm)"
+[ "$(tag_digest "$T/one" arm)" = "$DR" ] || fail "pull --platform linux/arm64 kept $(tag_digest "$T/one" arm)"
 "$KSIMG" -q pull --locked --layout "$T/locked" >/dev/null
-[ "$(layout_digest "$T/locked" multi)" = "$DI" ] || fail "pull --locked"
+[ "$(tag_digest "$T/locked" multi)" = "$DI" ] || fail "pull --locked"
 ok "pull --platform linux/arm64 keeps $DR; pull --locked fetches the pinned index"
 expect 2 "unsupported platform 'linux/s390x'" \
   "$KSIMG" pull "127.0.0.1:$REG/ns/kernelsmith:multi" --platform linux/s390x --layout "$T/none"

@@ -6,19 +6,10 @@
 # first layer is several gzip members (3.5 MiB of noise sorted before /bin: > 1 MiB slice),
 # so /bin/hello lies in a later member and every peer must read past the first.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
-
-for tool in oci-image-tool umoci skopeo podman jq gcc python3; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is not installed (scripts/install-deps installs it)"
-    exit 77
-  fi
-done
-
-T="$KSIMG_TESTS_TMP/oci_interop"
-rm -rf "$T" && mkdir -p "$T"
-cd "$T"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools oci-image-tool umoci skopeo podman jq gcc python3
+scratch oci_interop
 skipped=""
 
 # A rootfs with a static binary, plus a second layer from a GNU tar archive.

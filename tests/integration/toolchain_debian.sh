@@ -7,36 +7,21 @@
 # file compiled and linked into a MIPS32 little-endian ELF. Skipped (77) when the archive
 # is unreachable, a tool is missing, or we are not root (mmdebstrap --mode=root, chroot).
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_TESTS_TMP:?}"
-for tool in jq gpgv mmdebstrap tar file chroot; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/install-deps)"; exit 77; }
-done
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (mmdebstrap --mode=root and chroot)"; exit 77; }
-KEYRING=${KSIMG_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
-[ -r "$KEYRING" ] || { echo "SKIP: no Debian archive keyring at $KEYRING (install debian-archive-keyring)"; exit 77; }
-mkdir -p "$KSIMG_TESTS_TMP"
-T=$(mktemp -d "${KSIMG_TESTS_TMP%/}/toolchain_debian.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools jq gpgv mmdebstrap tar file chroot
+[ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap --mode=root and chroot)"
+need_debian_keyring
+run_dir toolchain_debian
 KEEP="${KSIMG_TESTS_TMP%/}/toolchain_debian-keep"  # the base tarball and .debs, reused by later runs
 mkdir -p "$KEEP"
 checks=0
-ok() { checks=$((checks + 1)); }
+ok() { checks=$((checks + 1)); }  # counted silently; the last line prints the total
 RECIPE=debian-bullseye-gcc10-mipsel
 L="$T/ksimg.lock.json"
 
 # The lock doubles as the reachability probe.
-rc=0
-"$KSIMG" -v lock --cell k4/mipsel --lock "$L" >"$T/out" 2>"$T/err" || rc=$?
-if [ "$rc" != 0 ]; then
-  if [ "$rc" = 2 ] && grep -qF 'no Debian mirror' "$T/err"; then
-    echo "SKIP: the host's apt sources name no Debian archive: $(tail -1 "$T/err")"; exit 77
-  fi
-  if [ "$rc" = 1 ] && grep -qE 'curl error|HTTP 5[0-9][0-9]' "$T/err"; then
-    echo "SKIP: the Debian archive is unreachable from here: $(tail -1 "$T/err")"; exit 77
-  fi
-  fail "lock --cell k4/mipsel: exit $rc: $(cat "$T/err")"
-fi
+debian_lock --cell k4/mipsel --lock "$L"
 MIRROR=${KSIMG_DEBIAN_MIRROR:-$(sed -n 's/^debug: Debian mirror from the host.s apt sources: //p' "$T/err" | head -1)}
 [ -n "$MIRROR" ] || fail "no mirror in the lock's debug output: $(cat "$T/err")"
 

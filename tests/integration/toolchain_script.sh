@@ -10,7 +10,7 @@
 #  - a wrong input sha256 exits 3 and caches nothing; a failing step exits 1 with the log's
 #    last lines and its path; steps that install no <triple>-gcc exit 1;
 #  - the kernel-only builder template against stand-in binutils/gcc/gmp/mpfr tarballs whose
-#    configure scripts record their arguments (the flags of facts §4.6 reach them);
+#    configure scripts record their arguments (the template's gcc and binutils configure flags reach them);
 #  - the musl-cross-make template stops early while the base has no g++ (it says so);
 #  - the project's recipes: ko-* lock with their inputs, mcm-* lock with the musl-cross-make
 #    archive pinned by its tree (nar_sha256);
@@ -20,22 +20,13 @@
 # The base layer is built once (mmdebstrap, ~2 min) and kept with the lock that pins it in
 # $KSIMG_TESTS_TMP/toolchain_script; podman storage is private to each run.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-for t in mmdebstrap podman skopeo gpgv jq tar sha256sum; do
-  command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps)"
-done
-[ -x "${KSIMG_STATIC_SERVER:-}" ] || skip "KSIMG_STATIC_SERVER is not set (run through ctest)"
-mirror=$({ grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources \
-             /etc/apt/sources.list 2>/dev/null || true; } | head -1 | awk '{print $2}')
-[ -n "${KSIMG_DEBIAN_MIRROR:-$mirror}" ] || skip "no Debian mirror in the host's apt sources (the base layer needs one)"
-curl -sfI --max-time 20 "${KSIMG_DEBIAN_MIRROR:-$mirror}/dists/trixie/InRelease" >/dev/null \
-  || skip "the Debian archive is unreachable from here (the base layer is built from it)"
-
-mkdir -p "$KSIMG_TESTS_TMP"
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools mmdebstrap podman skopeo gpgv jq tar sha256sum
+need_static_server
+need_debian trixie   # the base layer is built from it
 W="$KSIMG_TESTS_TMP/toolchain_script"   # kept between runs: the base layer's cache entries + its lock
-T=$(mktemp -d "$KSIMG_TESTS_TMP/toolchain_script.run.XXXXXX")
+run_dir toolchain_script
 # Each run has its own download cache (inputs downloaded, trees built afresh), seeded with
 # hard links to the base layer kept in $W; save_base puts the base entries back after a build.
 mkdir -p "$W/cache/layers" "$W/cache/sha256" "$T/cache"
@@ -52,24 +43,9 @@ save_base() {
 export KSIMG_CACHE="$T/cache" KSIMG_JOBS=2
 # podman's storage is private to the run, at a short path: podman 4.3 took 20 s per `podman
 # run` with its storage below a long path such as $KSIMG_TESTS_TMP (measured here).
-P=$(mktemp -d /tmp/ksimg-pod.XXXXXX)
-export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
-cat >"$T/storage.conf" <<CONF
-[storage]
-driver = "overlay"
-graphroot = "$P/graph"
-runroot = "$P/run"
-CONF
-export CONTAINERS_STORAGE_CONF="$T/storage.conf"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  podman rmi -af >/dev/null 2>&1 || true
-  rm -rf "$T" "$P"
-}
-trap cleanup EXIT
+podman_storage
 checks=0
-ok() { checks=$((checks + 1)); }
+ok() { checks=$((checks + 1)); }  # counted silently; the last line prints the total
 
 # --- Fixture inputs, served by the static server.
 WWW="$T/www"
@@ -92,13 +68,9 @@ done
 for p in gmp-4.3.2 mpfr-2.4.2; do mkdir -p "$T/src/$p" && echo "$p" >"$T/src/$p/README" && tgz "$p"; done
 sha() { sha256sum "$WWW/$1" | cut -d' ' -f1; }
 
+static_server "$WWW"
 LOG="$T/server.log"
-"$KSIMG_STATIC_SERVER" "$WWW" --log "$LOG" >"$T/port" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-PORT=$(head -1 "$T/port")
-[ -n "$PORT" ] || fail "the static server did not start"
-BASE="http://127.0.0.1:$PORT"
+BASE=$STATIC_URL
 input() { jq -n --arg n "$1" --arg u "$BASE/$1" --arg s "${2:-$(sha "$1")}" '{name: $n, urls: [$u], sha256: $s}'; }
 
 # --- The project's data plus test recipes.
@@ -269,9 +241,7 @@ grep -qx "all-gcc MAKEINFO=true" "$R/share/ksimg-test/gcc.make" \
 if [ -x /usr/bin/docker-registry ]; then
   layer script-test-tree "$T/oci" tree-up >"$T/tree-up.json" || fail "tree-pinned build: $(tail -30 "$T/err")"
   [ -n "$(ls "$KSIMG_CACHE/nar")" ] || fail "the tree-pinned input is not in the cache's nar/"; ok
-  RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$KSIMG_SRC/scripts/start-registry" "$RPORT" "$T/reg" >/dev/null || fail "docker-registry did not start"
-  PIDS+=("$(cat "$T/reg/registry.pid")")
+  RPORT=$(start_registry "$T/reg")
   K mirror push "127.0.0.1:$RPORT/sources" --recipe script-test-tree >"$T/push.out" 2>"$T/err" \
     || fail "mirror push: $(cat "$T/err")"
   # Upstream gone, the download cache's copy and the cached build dropped: only the mirror has it.

@@ -7,25 +7,16 @@
 # run gives the same layer digest from the cache without downloading (the server's log);
 # the source mirror (docker-registry): wrong bytes refused, upstream down -> same digest.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
-for tool in jq tar xz sha256sum unshare; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/install-deps)"; exit 77; }
-done
-[ -x "${KSIMG_STATIC_SERVER:-}" ] || { echo "SKIP: KSIMG_STATIC_SERVER is not set (run through ctest)"; exit 77; }
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools jq tar xz sha256sum unshare
+need_static_server
 if ! unshare --mount true 2>/dev/null && ! unshare --map-root-user --mount true 2>/dev/null; then
-  echo "SKIP: no private mount namespaces here (needed to run relocate-sdk.sh at the install path)"; exit 77
+  skip "no private mount namespaces here (needed to run relocate-sdk.sh at the install path)"
 fi
-mkdir -p "$KSIMG_TESTS_TMP"
-T=$(mktemp -d "${KSIMG_TESTS_TMP%/}/toolchain_tarball.XXXXXX")
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+run_dir toolchain_tarball
 checks=0
-ok() { checks=$((checks + 1)); }
+ok() { checks=$((checks + 1)); }  # counted silently; the last line prints the total
 
 NAME=bootlin-test-mipsel
 TRIPLE=mipsel-buildroot-linux-musl
@@ -72,14 +63,9 @@ tar --sort=name --owner=0 --group=0 --numeric-owner -C "$T/src" -cJf "$WWW/upstr
 cp "$WWW/upstream/$FILE" "$WWW/mirror-ok/$FILE"
 SHA=$(sha256sum "$WWW/upstream/$FILE" | cut -d' ' -f1)
 
+static_server "$WWW"
 LOG="$T/server.log"
-: >"$T/port"
-"$KSIMG_STATIC_SERVER" "$WWW" --log "$LOG" >"$T/port" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-PORT=$(head -1 "$T/port")
-[ -n "$PORT" ] || fail "the static server did not start"
-BASE="http://127.0.0.1:$PORT"
+BASE=$STATIC_URL
 
 # --- The project's data plus test recipes (one with a wrong sha256), and a lock for them.
 mkdir -p "$T/data"
@@ -176,9 +162,7 @@ done
 # a mirror blob with wrong bytes is refused (upstream used instead); with the upstream server
 # stopped, the mirror alone gives the same layer digest as the upstream fixture did.
 if [ -x /usr/bin/docker-registry ]; then
-  RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$KSIMG_SRC/scripts/start-registry" "$RPORT" "$T/reg" >/dev/null || fail "docker-registry did not start"
-  PIDS+=("$(cat "$T/reg/registry.pid")")
+  RPORT=$(start_registry "$T/reg")
   MIRROR="127.0.0.1:$RPORT/ci/sources"
   K mirror push "$MIRROR" --recipe "$NAME" --cache "$T/cache" >"$T/push.out" 2>"$T/err" || fail "mirror push: $(cat "$T/err")"
   grep -q "^uploaded $FILE $MIRROR:$FILE@sha256:" "$T/push.out" || fail "mirror push output: $(cat "$T/push.out")"; ok
@@ -197,7 +181,7 @@ PY
   grep -qF "GET /upstream/$FILE 200" "$LOG" || fail "no fallback to upstream after wrong mirror bytes: $(cat "$LOG")"; ok
   [ "$(jq -r .layer "$T/bad.json")" = "$DIGEST" ] || fail "badmirror: another layer digest"; ok
   cp "$T/blob.good" "$BLOBF"
-  kill "${PIDS[0]}" && wait "${PIDS[0]}" 2>/dev/null || true   # upstream gone
+  kill "$STATIC_PID" && wait "$STATIC_PID" 2>/dev/null || true   # upstream gone
   curl -sf --max-time 5 "$BASE/upstream/$FILE" >/dev/null && fail "the upstream server still answers"
   KSIMG_SOURCE_MIRROR="$MIRROR" layer "$T/cache-reg" fromreg >"$T/reg.json" 2>"$T/err" || fail "mirror only: $(cat "$T/err")"
   grep -qF "from source mirror $MIRROR" "$T/err" || fail "not fetched from the mirror: $(cat "$T/err")"; ok

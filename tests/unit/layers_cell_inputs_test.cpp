@@ -60,3 +60,24 @@ TEST_CASE("cell inputs hash: stable, covers the cell's entries only") {
   CHECK(layers::cell_inputs_sha256(l, "tc", l.source_date_epoch, kLauncher, oci::Compression::zstd) != h);
   CHECK(layers::immutable_tag("k4-mipsel", h) == "k4-mipsel-" + h.substr(0, 12));
 }
+
+TEST_CASE("cell inputs hash: per host platform, arm64 pins never move the amd64 hash") {
+  auto l = sample_lock();
+  auto amd64 = layers::cell_inputs_sha256(l, "tc", l.source_date_epoch, kLauncher, oci::Compression::gzip);
+  auto l2 = l;
+  l2.recipes["tc"].hosts["arm64"].push_back(
+      {"gcc-10-mipsel-linux-gnu", "10.2.1-6cross1", "arm64", "pool/y.deb", 30, std::string(64, '9')});
+  l2.recipes["base"].hosts["arm64"] = l2.recipes["base"].packages;
+  CHECK(layers::cell_inputs_sha256(l2, "tc", l.source_date_epoch, kLauncher, oci::Compression::gzip) ==
+        amd64);
+  CHECK(layers::cell_lock_slice(l2, "tc", l.source_date_epoch).find("hosts") == std::string::npos);
+  auto arm64 =
+      layers::cell_inputs_sha256(l2, "tc", l.source_date_epoch, kLauncher, oci::Compression::gzip, "arm64");
+  CHECK(arm64 != amd64);
+  auto slice = layers::cell_lock_slice(l2, "tc", l.source_date_epoch, "arm64");
+  CHECK(slice.find("pool/y.deb") != std::string::npos);
+  CHECK(slice.find("pool/x.deb") == std::string::npos);
+  l2.recipes["tc"].hosts["arm64"][0].sha256 = std::string(64, '8');
+  CHECK(layers::cell_inputs_sha256(l2, "tc", l.source_date_epoch, kLauncher, oci::Compression::gzip,
+                                   "arm64") != arm64);
+}

@@ -5,21 +5,25 @@
 #include <doctest/doctest.h>
 
 #include "layers/toolchain_kinds.hpp"
-#include "recipes/spec.hpp"
 #include "matrix/data.hpp"
+#include "recipes/spec.hpp"
 
 using namespace ksimg;
 using layers::detail::apply_moves;
 
 namespace {
 
-const std::vector<std::string> kBullseyeNative = {
-    "usr/bin/x86_64-linux-gnu-gcc-10",       "usr/bin/gcc-10",
-    "usr/bin/x86_64-linux-gnu-cpp-10",       "usr/bin/x86_64-linux-gnu-as",
-    "usr/bin/x86_64-linux-gnu-ld.bfd",       "usr/bin/x86_64-linux-gnu-ld",
-    "usr/lib/gcc/x86_64-linux-gnu/10/cc1",   "usr/lib/gcc/x86_64-linux-gnu/10/collect2",
-    "usr/lib/gcc/x86_64-linux-gnu/10/plugin/cc1", "usr/lib/x86_64-linux-gnu/ldscripts/elf_x86_64.x",
-    "usr/lib/x86_64-linux-gnu/libbfd-2.35.2-system.so"};
+const std::vector<std::string> kBullseyeNative = {"usr/bin/x86_64-linux-gnu-gcc-10",
+                                                  "usr/bin/gcc-10",
+                                                  "usr/bin/x86_64-linux-gnu-cpp-10",
+                                                  "usr/bin/x86_64-linux-gnu-as",
+                                                  "usr/bin/x86_64-linux-gnu-ld.bfd",
+                                                  "usr/bin/x86_64-linux-gnu-ld",
+                                                  "usr/lib/gcc/x86_64-linux-gnu/10/cc1",
+                                                  "usr/lib/gcc/x86_64-linux-gnu/10/collect2",
+                                                  "usr/lib/gcc/x86_64-linux-gnu/10/plugin/cc1",
+                                                  "usr/lib/x86_64-linux-gnu/ldscripts/elf_x86_64.x",
+                                                  "usr/lib/x86_64-linux-gnu/libbfd-2.35.2-system.so"};
 
 }  // namespace
 
@@ -69,7 +73,8 @@ TEST_CASE("debian recipe: install_dir is optional, absolute and below /opt") {
   CHECK(specs.at("debian-bullseye-gcc10-mipsel").debian.install_dir.empty());
   auto one = [](const std::string& extra) {
     return recipes::load_specs({{"recipes/r.json", R"({"name": "r", "arch": "x86_64", "gcc": "1", "libc": "x",
-      "triple": "t", "kind": "debian", "suite": "bullseye", "packages": ["gcc-10"])" + extra + "}"}});
+      "triple": "t", "kind": "debian", "suite": "bullseye", "packages": ["gcc-10"])" +
+                                                       extra + "}"}});
   };
   CHECK(one(R"(, "install_dir": "/opt/tc")").at("r").debian.install_dir == "/opt/tc");
   CHECK_THROWS_WITH_AS(one(R"(, "install_dir": "usr/local")"), doctest::Contains("below /opt/"), DataError);

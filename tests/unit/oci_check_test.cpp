@@ -37,7 +37,9 @@ bool mentions(const oci::LayoutCheck& r, const std::string& text) {
 }
 
 void age(const fs::path& p) {
-  struct utimbuf old {1000000000, 1000000000};
+  struct utimbuf old {
+    1000000000, 1000000000
+  };
   ::utime(p.c_str(), &old);
 }
 

@@ -38,7 +38,8 @@ std::string layer_tar_of(const oci_test::TempDir& t, const std::string& input, c
 
 std::string ar_member(const std::string& name, const std::string& data) {
   char hdr[61];
-  std::snprintf(hdr, sizeof hdr, "%-16s%-12d%-6d%-6d%-8s%-10zu`\n", name.c_str(), 0, 0, 0, "100644", data.size());
+  std::snprintf(hdr, sizeof hdr, "%-16s%-12d%-6d%-6d%-8s%-10zu`\n", name.c_str(), 0, 0, 0, "100644",
+                data.size());
   return std::string(hdr, 60) + data + (data.size() % 2 ? "\n" : "");
 }
 
@@ -73,8 +74,8 @@ TEST_CASE("oci limits: the budget refuses a member or an archive over its cap") 
   b.add(800);
   CHECK_THROWS_WITH_AS(b.start("b", 800), doctest::Contains("KSIMG_MAX_ARCHIVE_SIZE"), IntegrityError);
   oci::InputBudget m("in.tar", {1000, 5000});
-  CHECK_THROWS_WITH_AS(m.start("big", 1001), doctest::Contains("member 'big' is larger than the 1000 bytes cap"),
-                       IntegrityError);
+  CHECK_THROWS_WITH_AS(m.start("big", 1001),
+                       doctest::Contains("member 'big' is larger than the 1000 bytes cap"), IntegrityError);
   m.start("undeclared", -1);
   CHECK_THROWS_AS(m.add(1001), IntegrityError);  // counted as read even without a declared size
 }
@@ -125,8 +126,8 @@ TEST_CASE("oci limits: a truncated .deb names its data.tar and says truncated") 
   oci_test::TarBuilder ctrl, data;
   ctrl.add("./control", '0', "Package: x\nVersion: 1\nArchitecture: all\n");
   data.add("./usr/bin/x", '0', std::string(4000, 'x'));
-  std::string deb = "!<arch>\n" + ar_member("debian-binary", "2.0\n") + ar_member("control.tar", ctrl.finish()) +
-                    ar_member("data.tar", data.finish());
+  std::string deb = "!<arch>\n" + ar_member("debian-binary", "2.0\n") +
+                    ar_member("control.tar", ctrl.finish()) + ar_member("data.tar", data.finish());
   std::string msg = error_of(t, deb.substr(0, deb.size() - 3000), "cut.deb");
   CHECK(msg.find("cut.deb:data.tar is truncated or corrupt") != std::string::npos);
   CHECK(msg.find("unknown libarchive error") == std::string::npos);
