@@ -171,22 +171,43 @@ registry::Pin pin_of(const oci::Layout& layout, const std::string& cell, const s
   return p;
 }
 
-// Pushes the cell image's SBOM (from the lock) as an OCI 1.1 referrer of `image`; "" (with a
-// warning) when there is none to push: the lock is missing or is not the image's.
-std::string push_sbom(const PushOpts& o, const Item& it, registry::Registry& reg, const std::string& repo,
-                      const oci::Descriptor& image) {
-  if (it.cell.empty()) return "";
+// Pushes the SBOM of the cell's linux/<host_arch> image (from the lock) as an OCI 1.1 referrer of
+// `image`; "" (with a warning) when there is none to push: the lock is missing or is not the image's.
+std::string push_one_sbom(const PushOpts& o, const Item& it, registry::Registry& reg, const std::string& repo,
+                          const oci::Descriptor& image, const std::string& host_arch) {
   nlohmann::ordered_json doc;
+  std::string what = it.tag + (image.platform ? " (" + image.platform->str() + ")" : "");
   try {
-    doc = cell_sbom(o.build, o.layout, it.cell, o.source.empty() ? std::nullopt : std::optional(o.source));
+    doc = cell_sbom(o.build, o.layout, it.cell, o.source.empty() ? std::nullopt : std::optional(o.source),
+                    host_arch);
   } catch (const UsageError& e) {
-    log::warn(it.tag + ": no SBOM pushed: " + e.what());
+    log::warn(what + ": no SBOM pushed: " + e.what());
     return "";
   }
   auto r = registry::push_referrer(reg, repo, image, layers::kCycloneDxMediaType, doc.dump(2) + "\n");
-  log::info(it.tag + ": SBOM " + r.manifest.digest.str() + " refers to it (" +
+  log::info(what + ": SBOM " + r.manifest.digest.str() + " refers to it (" +
             (r.api ? "referrers API" : "tag sha256-" + image.digest.hex().substr(0, 12) + "...") + ")");
   return r.manifest.digest.str();
+}
+
+// The SBOM referrers of a pushed cell image: one for a single manifest (its digest, or null), one
+// per platform manifest for an index ({"linux/amd64": digest, ...}), each listing that platform's
+// packages. Not a cell image: null.
+nlohmann::ordered_json push_sbom(const PushOpts& o, const Item& it, registry::Registry& reg,
+                                 const std::string& repo, const oci::Layout& layout,
+                                 const registry::PushResult& res) {
+  auto digest_or_null = [](const std::string& d) {
+    return d.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(d);
+  };
+  if (it.cell.empty()) return nullptr;
+  if (res.children.empty())
+    return digest_or_null(push_one_sbom(o, it, reg, repo, res.manifest,
+                                        oci::manifest_platform(layout, res.manifest).architecture));
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& c : res.children)
+    if (c.platform)
+      out[c.platform->str()] = digest_or_null(push_one_sbom(o, it, reg, repo, c, c.platform->architecture));
+  return out;
 }
 
 void push(const PushOpts& o) {
@@ -207,7 +228,7 @@ void push(const PushOpts& o) {
     view.set_image(it.tag);
     auto fixed = immutable_tags(layout, it.tag);
     auto res = registry::push_image(*reg, layout, {it.tag, repo, {it.tag}, fixed}, po, &view);
-    auto sbom = push_sbom(o, it, *reg, repo, res.manifest);
+    auto sbom = push_sbom(o, it, *reg, repo, layout, res);
     std::vector<std::string> tags{it.tag};
     tags.insert(tags.end(), fixed.begin(), fixed.end());
     registry::update_images_lock(o.reg.images_lock, {{it.tag, pin_of(layout, it.cell, it.tag, res, tags)}});
@@ -216,7 +237,7 @@ void push(const PushOpts& o) {
     if (o.reg.json) {
       all.push_back(push_json(res, it.cell));
       all.back()["tags"] = tags;
-      all.back()["sbom"] = sbom.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(sbom);
+      all.back()["sbom"] = sbom;
     } else
       std::cout << it.tag << " " << res.reference << "\n" << std::flush;
   }

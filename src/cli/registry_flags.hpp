@@ -24,7 +24,9 @@ inline void add_registry_flags(CLI::App* sub, RegistryFlags& f) {
       ->capture_default_str();
   sub->add_option("--ca-file", f.ca_file, "Extra CA bundle (PEM) for the registry's certificate")
       ->check(CLI::ExistingFile);
-  sub->add_option("-j,--jobs", f.jobs, "Blobs transferred in parallel")->check(CLI::Range(1, 32))->capture_default_str();
+  sub->add_option("-j,--jobs", f.jobs, "Blobs transferred in parallel")
+      ->check(CLI::Range(1, 32))
+      ->capture_default_str();
   sub->add_flag("--json", f.json, "Print a JSON summary on stdout");
   f.images_lock = registry::default_images_lock().string();
   sub->add_option("--images-lock", f.images_lock, "Pinned image digests (env KSIMG_IMAGES_LOCK)")

@@ -85,9 +85,12 @@ std::string TransferView::finished_line(const registry::BlobResult& r) const {
   std::string what = image_ + " " + short_digest(r.desc.digest) + " " + Progress::bytes(r.desc.size) + " ";
   switch (r.action) {
     case registry::BlobAction::skipped:
-      return what + (verb_ == "push" ? "skipped (already in the registry)" : "skipped (already in the layout)");
-    case registry::BlobAction::mounted: return what + "mounted from " + r.mounted_from;
-    case registry::BlobAction::uploaded: break;
+      return what +
+             (verb_ == "push" ? "skipped (already in the registry)" : "skipped (already in the layout)");
+    case registry::BlobAction::mounted:
+      return what + "mounted from " + r.mounted_from;
+    case registry::BlobAction::uploaded:
+      break;
   }
   return what + (verb_ == "push" ? "uploaded" : "downloaded") + " in " + fixed1(r.seconds) + "s (" +
          rate(r.bytes_sent, r.seconds) + ")";
@@ -104,8 +107,8 @@ void TransferView::blob_finished(const registry::BlobResult& r) {
 nlohmann::ordered_json push_json(const registry::PushResult& r, const std::string& cell) {
   nlohmann::ordered_json blobs = nlohmann::ordered_json::array();
   for (const auto& b : r.blobs) {
-    nlohmann::ordered_json j = {{"digest", b.desc.digest.str()}, {"size", b.desc.size},
-                                {"action", registry::action_name(b.action)}};
+    nlohmann::ordered_json j = {
+        {"digest", b.desc.digest.str()}, {"size", b.desc.size}, {"action", registry::action_name(b.action)}};
     if (!b.mounted_from.empty()) j["from"] = b.mounted_from;
     blobs.push_back(j);
   }
@@ -122,10 +125,15 @@ nlohmann::ordered_json push_json(const registry::PushResult& r, const std::strin
 nlohmann::ordered_json pull_json(const registry::PullResult& r) {
   nlohmann::ordered_json blobs = nlohmann::ordered_json::array();
   for (const auto& b : r.blobs)
-    blobs.push_back({{"digest", b.desc.digest.str()}, {"size", b.desc.size},
+    blobs.push_back({{"digest", b.desc.digest.str()},
+                     {"size", b.desc.size},
                      {"action", b.action == registry::BlobAction::skipped ? "skipped" : "downloaded"}});
-  return {{"tag", r.layout_tag},           {"reference", r.reference},          {"digest", r.manifest.digest.str()},
-          {"size", r.manifest.size},       {"blobs", blobs},                    {"bytes_received", r.bytes_received},
+  return {{"tag", r.layout_tag},
+          {"reference", r.reference},
+          {"digest", r.manifest.digest.str()},
+          {"size", r.manifest.size},
+          {"blobs", blobs},
+          {"bytes_received", r.bytes_received},
           {"bytes_skipped", r.bytes_skipped}};
 }
 

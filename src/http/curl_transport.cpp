@@ -235,7 +235,8 @@ Slist CurlTransport::configure(const Request& req, Transfer& t, char* errbuf) {
   curl_easy_reset(h_);  // keeps the connection cache
   curl_slist* raw = nullptr;
   Headers extra = req.headers;
-  if (req.body && !has_header(extra, "content-type")) extra.emplace_back("Content-Type", req.body->content_type);
+  if (req.body && !has_header(extra, "content-type"))
+    extra.emplace_back("Content-Type", req.body->content_type);
   extra.emplace_back("Expect", "");  // no 100-continue wait before blob bodies
   for (const auto& [k, v] : extra) {
     std::string line = v.empty() ? k + ":" : k + ": " + v;  // "Name:" removes a curl default

@@ -22,8 +22,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // A request body: bytes in memory, or a byte range of a file streamed from disk (never loaded
 // whole), so a failed request can be sent again from the same source.
 struct Body {
-  std::string data;                    // used when `file` is empty
-  std::filesystem::path file;          // stream [offset, offset + length) of this file
+  std::string data;            // used when `file` is empty
+  std::filesystem::path file;  // stream [offset, offset + length) of this file
   uint64_t offset = 0;
   uint64_t length = 0;
   std::string content_type = "application/octet-stream";
@@ -105,8 +105,8 @@ class Transport {
 };
 
 // The libcurl transport: one handle, so connections are reused across requests; TLS
-// verification on unless opts.tls_verify is false; connect and low-speed timeouts from `opts`. Not thread-safe:
-// give each thread its own.
+// verification on unless opts.tls_verify is false; connect and low-speed timeouts from `opts`. Not
+// thread-safe: give each thread its own.
 std::unique_ptr<Transport> make_transport(const Options& opts = {});
 
 // `ref` (a Location header: absolute URL, absolute path or relative path) resolved against

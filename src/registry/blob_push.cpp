@@ -43,7 +43,8 @@ http::Response synthetic(long status) {
 
 std::string location_of(const http::Request& req, const http::Response& r) {
   auto loc = r.header("location");
-  if (!loc || loc->empty()) throw RuntimeError(req.method + " " + req.url + ": the registry sent no Location");
+  if (!loc || loc->empty())
+    throw RuntimeError(req.method + " " + req.url + ": the registry sent no Location");
   return http::resolve_url(req.url, *loc);
 }
 
@@ -86,7 +87,8 @@ http::Response Pusher::start(std::string& location, uint64_t& min_chunk) {
     return r;
   }
   if (r.status != 202) return r;
-  if (!from.empty()) log::debug(repo + ": mount of " + desc.digest.str() + " from " + from + " refused; uploading");
+  if (!from.empty())
+    log::debug(repo + ": mount of " + desc.digest.str() + " from " + from + " refused; uploading");
   location = location_of(req, r);
   min_chunk = header_number(r, "oci-chunk-min-length");
   return r;
@@ -147,9 +149,12 @@ http::Response Pusher::attempt() {
 
 const char* action_name(BlobAction a) {
   switch (a) {
-    case BlobAction::uploaded: return "uploaded";
-    case BlobAction::skipped: return "skipped";
-    case BlobAction::mounted: return "mounted";
+    case BlobAction::uploaded:
+      return "uploaded";
+    case BlobAction::skipped:
+      return "skipped";
+    case BlobAction::mounted:
+      return "mounted";
   }
   return "?";
 }
@@ -168,7 +173,8 @@ std::vector<Chunk> plan_chunks(uint64_t size, uint64_t chunk_size, uint64_t min_
 std::string with_digest(const std::string& location, const oci::Digest& d) {
   auto hash = location.find('#');
   std::string base = location.substr(0, hash);
-  std::string sep = base.find('?') == std::string::npos ? "?" : (base.back() == '?' || base.back() == '&' ? "" : "&");
+  std::string sep =
+      base.find('?') == std::string::npos ? "?" : (base.back() == '?' || base.back() == '&' ? "" : "&");
   return base + sep + "digest=" + d.str();
 }
 

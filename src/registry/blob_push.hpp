@@ -27,7 +27,7 @@ struct BlobResult {
 };
 
 struct UploadOptions {
-  uint64_t chunk_size = 0;  // > 0: blobs larger than this go in PATCH chunks of this size
+  uint64_t chunk_size = 0;              // > 0: blobs larger than this go in PATCH chunks of this size
   std::vector<std::string> mount_from;  // repositories on the same registry that may have the blob
 };
 

@@ -35,7 +35,8 @@ Registry::Registry(RegistryOptions o) : o_(std::move(o)) {
   validate_registry_host(o_.registry);
   base_ = "https://" + o_.registry;
   if (!o_.tls_verify)
-    log::warn("TLS verification is off for " + o_.registry + " (--tls-verify=false): anyone on the path can "
+    log::warn("TLS verification is off for " + o_.registry +
+              " (--tls-verify=false): anyone on the path can "
               "read and change what is sent");
   auth_ = make_authenticator(AuthOptions{o_.registry, o_.credential, http_options()});
 }

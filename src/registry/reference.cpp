@@ -13,7 +13,8 @@ namespace ksimg::registry {
 
 namespace {
 
-const char* kForm = "write HOST[:PORT]/NAMESPACE/NAME[:TAG][@sha256:HEX], e.g. 127.0.0.1:5000/ns/kernelsmith:k4-mipsel";
+const char* kForm =
+    "write HOST[:PORT]/NAMESPACE/NAME[:TAG][@sha256:HEX], e.g. 127.0.0.1:5000/ns/kernelsmith:k4-mipsel";
 
 void validate_component(std::string_view c, std::string_view whole) {
   static const std::regex re("[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*");
@@ -31,7 +32,8 @@ void validate_repository(std::string_view repo, std::string_view whole) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  if (repo.size() > 255) throw UsageError("'" + std::string(whole) + "': the repository name is over 255 characters");
+  if (repo.size() > 255)
+    throw UsageError("'" + std::string(whole) + "': the repository name is over 255 characters");
 }
 
 // Splits "host/rest" and checks the host part.
@@ -45,7 +47,8 @@ std::pair<std::string, std::string> split_host(std::string_view text) {
 }  // namespace
 
 void validate_registry_host(std::string_view host) {
-  static const std::regex name("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*");
+  static const std::regex name(
+      "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*");
   static const std::regex v6("\\[[0-9A-Fa-f:.]+\\]");
   std::string h(host), port;
   auto colon = h.rfind(':');
@@ -54,7 +57,8 @@ void validate_registry_host(std::string_view host) {
     h = h.substr(0, colon);
     bool digits = !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), ::isdigit);
     if (!digits || std::stoi(port) == 0 || std::stoi(port) > 65535)
-      throw UsageError("registry '" + std::string(host) + "': port '" + port + "' is not a number from 1 to 65535");
+      throw UsageError("registry '" + std::string(host) + "': port '" + port +
+                       "' is not a number from 1 to 65535");
   }
   bool dotted = h.find('.') != std::string::npos || h == "localhost" || !port.empty() || h.front() == '[';
   if (h.empty() || !(std::regex_match(h, name) || std::regex_match(h, v6)) || !dotted)
@@ -117,7 +121,8 @@ std::string Destination::repository(const std::string& name) const {
 Destination parse_destination(std::string_view text) {
   while (!text.empty() && text.back() == '/') text.remove_suffix(1);
   if (text.find('@') != std::string_view::npos || text.find("://") != std::string_view::npos)
-    throw UsageError("--to '" + std::string(text) + "': give REGISTRY[/NAMESPACE] without scheme, tag or digest");
+    throw UsageError("--to '" + std::string(text) +
+                     "': give REGISTRY[/NAMESPACE] without scheme, tag or digest");
   auto [host, ns] = split_host(text);
   if (!ns.empty()) {
     if (ns.find(':') != std::string::npos)

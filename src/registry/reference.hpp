@@ -27,8 +27,8 @@ struct Reference {
 Reference parse_reference(std::string_view text);
 
 struct Destination {
-  std::string registry;   // "127.0.0.1:5000"
-  std::string namespace_; // "ns" or "team/ns"; may be empty
+  std::string registry;    // "127.0.0.1:5000"
+  std::string namespace_;  // "ns" or "team/ns"; may be empty
   // The repository an image goes to: "<namespace>/<name>" (or just name without a namespace).
   std::string repository(const std::string& name = "kernelsmith") const;
 };

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "oci/index.hpp"
 #include "registry/auth.hpp"
 #include "registry/blob_push.hpp"
 #include "registry/pull.hpp"
@@ -145,6 +146,27 @@ oci::Descriptor manifest_descriptor(Registry& reg, const std::string& repo, cons
   auto j = json::parse(g.body, nullptr, false);
   std::string type = !j.is_discarded() && j.contains("mediaType") ? j["mediaType"].get<std::string>() : "";
   return descriptor_of(type, g.body);
+}
+
+oci::Descriptor platform_descriptor(Registry& reg, const std::string& repo, const std::string& reference,
+                                    const oci::Platform& platform) {
+  auto d = manifest_descriptor(reg, repo, reference);
+  if (!oci::is_index_media_type(d.media_type)) return d;
+  Got g = get(reg.worker_session(0), repo, "manifests/" + d.digest.str(), manifest_accept());
+  auto j = json::parse(g.body, nullptr, false);
+  if (g.status != 200 || oci::sha256(g.body) != d.digest || j.is_discarded() || !j.contains("manifests") ||
+      !j["manifests"].is_array())
+    throw IntegrityError(reg.name() + "/" + repo + ": index " + d.digest.str() +
+                         " is missing, does not match its digest or lists no manifests");
+  std::vector<oci::Descriptor> children;
+  for (const auto& m : j["manifests"]) {
+    children.push_back(oci::Descriptor::from_json(m));
+    const auto& p = children.back().platform;
+    if (p && p->os == platform.os && p->architecture == platform.architecture) return children.back();
+  }
+  throw UsageError(reg.name() + "/" + repo + ":" + reference + " is an index of " +
+                   oci::platform_names(children) + ", without " + platform.str() +
+                   "; pick one of those with --platform");
 }
 
 std::string artifact_blob(Registry& reg, const std::string& repo, const oci::Descriptor& artifact) {

@@ -34,6 +34,12 @@ std::vector<oci::Descriptor> list_referrers(Registry& reg, const std::string& re
 oci::Descriptor manifest_descriptor(Registry& reg, const std::string& repository,
                                     const std::string& reference);
 
+// The image manifest `reference` names for `platform`: the manifest itself, or, when it is an
+// index (or manifest list), that platform's entry. UsageError when the index has no such entry,
+// naming the platforms it has.
+oci::Descriptor platform_descriptor(Registry& reg, const std::string& repository,
+                                    const std::string& reference, const oci::Platform& platform);
+
 // The bytes of the first layer of artifact manifest `artifact`, checked against its digest.
 std::string artifact_blob(Registry& reg, const std::string& repository, const oci::Descriptor& artifact);
 

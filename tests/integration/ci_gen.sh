@@ -10,8 +10,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=registry_lib.bash
 source "$HERE/registry_lib.bash"
-# shellcheck source=lib.bash
-source "$HERE/lib.bash"
 need_tools podman mmdebstrap jq curl dpkg-deb python3
 python3 -c 'import yaml' 2>/dev/null || skip "PyYAML (python3-yaml) is not installed"
 need_debian bullseye

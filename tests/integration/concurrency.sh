@@ -14,8 +14,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=registry_lib.bash
 source "$HERE/registry_lib.bash"
-# shellcheck source=lib.bash
-source "$HERE/lib.bash"
 need_tools jq curl timeout
 scratch concurrency
 ROUNDS=${KSIMG_CONCURRENCY_ROUNDS:-3}

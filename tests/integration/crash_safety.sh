@@ -11,8 +11,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=registry_lib.bash
 source "$HERE/registry_lib.bash"
-# shellcheck source=lib.bash
-source "$HERE/lib.bash"
 need_tools jq curl
 scratch crash_safety
 KILLS=${KSIMG_CRASH_KILLS:-24}

@@ -10,28 +10,13 @@
 # arguments or any file but the auth file. The push checks need `ksimg push`; without it
 # they are skipped and login/logout are still tested.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}" "${KSIMG_BUILD_DIR:?}"
-
-for tool in /usr/bin/docker-registry htpasswd openssl jq curl python3; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/install-deps installs it)"; exit 77; }
-done
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=registry_lib.bash
+source "$HERE/registry_lib.bash"
+need_tools htpasswd openssl
 TOKEN_SERVER="$KSIMG_BUILD_DIR/ksimg_token_server"
-[ -x "$TOKEN_SERVER" ] || { echo "SKIP: $TOKEN_SERVER is not built"; exit 77; }
-
-T="$KSIMG_TESTS_TMP/registry_auth"
-rm -rf "$T" && mkdir -p "$T"
-cd "$T"
-CHECKS=0
-PIDFILE="$T/pids"  # processes this test started (appended from subshells too)
-: > "$PIDFILE"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { CHECKS=$((CHECKS + 1)); echo "ok $CHECKS: $*"; }
-cleanup() {
-  local p
-  while read -r p; do kill "$p" 2>/dev/null || true; done < "$PIDFILE"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+[ -x "$TOKEN_SERVER" ] || skip "$TOKEN_SERVER is not built"
+scratch registry_auth
 
 # A private home: the auth file is ${XDG_RUNTIME_DIR}/containers/auth.json.
 export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/config"
@@ -43,39 +28,8 @@ PASS='Pa$$:w0rd+/ x%41'      # '$', ':', '+', '/', a space and a %-escape: all m
 B64=$(printf '%s:%s' "$ROBOT" "$PASS" | base64 -w0)
 export KSIMG_IMAGES_LOCK="$T/images.lock.json"
 
-# start_registry DIR AUTH_YAML: a docker-registry with that `auth:` section; prints its port.
-start_registry() {
-  local dir=$1 port
-  port=$(free_port)
-  mkdir -p "$dir/data"
-  printf 'version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%s\n  secret: ksimg-auth-test\nauth:\n%s\n' \
-    "$dir" "$port" "$2" > "$dir/config.yml"
-  /usr/bin/docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 </dev/null &
-  echo "$!" >> "$PIDFILE"
-  for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/")" = 401 ] && { echo "$port"; return; }
-    sleep 0.1
-  done
-  cat "$dir/registry.log" >&2
-  fail "docker-registry did not start"
-}
-
-# start_token_server LOG ARGS...: prints its port (first line of its stdout).
-start_token_server() {
-  local log=$1
-  shift
-  : > "$log"
-  "$TOKEN_SERVER" --key "$T/key.pem" --cert "$T/cert.pem" --user-file "$T/users" --log "$log" "$@" > "$log.port" &
-  echo "$!" >> "$PIDFILE"
-  for _ in $(seq 100); do [ -s "$log.port" ] && break; sleep 0.05; done
-  head -1 "$log.port"
-}
-
-token_yaml() { # REALM_PORT
-  printf '  token:\n    realm: http://127.0.0.1:%s/token\n    service: ksimg-test-registry\n    issuer: ksimg-test-issuer\n    rootcertbundle: %s/cert.pem' "$1" "$T"
-}
-
-# expect CODE TEXT CMD...: the command fails with exit CODE and TEXT on stderr.
+# expect CODE TEXT CMD...: the command fails with exit CODE and TEXT on stderr (lib.bash's
+# expect, and the output kept for the secret scan).
 expect() {
   local code=$1 text=$2 rc=0
   shift 2
@@ -94,11 +48,10 @@ login() { printf '%s' "$2" | run "$KSIMG" login "$1" -u "$ROBOT" --password-stdi
 # Every process's arguments, sampled while ksimg runs.
 ( while :; do ps -eo args >> "$T/ps.txt" 2>/dev/null; sleep 0.05; done ) &
 SAMPLER=$!
-echo "$SAMPLER" >> "$PIDFILE"
+track "$SAMPLER"
 
 printf '%s:%s\n' "$ROBOT" "$PASS" > "$T/users"
-openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj /CN=ksimg-test-token \
-  -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+token_keys
 
 HAVE_PUSH=false
 if "$KSIMG" push --help >/dev/null 2>&1; then
@@ -121,7 +74,7 @@ push() {
 echo "== htpasswd Basic auth"
 mkdir -p basic
 printf '%s' "$PASS" | htpasswd -iBn "$ROBOT" > basic/htpasswd
-BASIC=$(start_registry "$T/basic" "$(printf '  htpasswd:\n    realm: ksimg-basic\n    path: %s/basic/htpasswd' "$T")")
+BASIC=$(start_registry "$T/basic" --auth "$(htpasswd_auth "$T/basic/htpasswd")")
 expect 1 "refused the credentials of '$ROBOT'" sh -c "printf 'wrong' | '$KSIMG' login 127.0.0.1:$BASIC -u '$ROBOT' --password-stdin"
 [ ! -e "$AUTH" ] || fail "a refused login wrote $AUTH"
 ok "Basic: a wrong password is refused (exit 1) and nothing is saved"
@@ -140,7 +93,7 @@ fi
 
 echo "== token auth (ksimg_token_server, RS256 JWT with x5c)"
 TS=$(start_token_server "$T/tok.log")
-TOK=$(start_registry "$T/tokreg" "$(token_yaml "$TS")")
+TOK=$(start_registry "$T/tokreg" --auth "$(token_auth "$TS")")
 expect 1 "refused the credentials" sh -c "printf 'wrong' | '$KSIMG' login 127.0.0.1:$TOK -u '$ROBOT' --password-stdin"
 ok "token: a wrong password is refused by the token server"
 login "127.0.0.1:$TOK" "$PASS"
@@ -184,7 +137,7 @@ if $HAVE_PUSH; then
   expired() { grep -c 'invalid token' "$1" || true; }
   # Honest server: 3 s tokens, expires_in 3: ksimg refreshes ahead of expiry (at 80 %).
   TS2=$(start_token_server "$T/tok2.log" --expires 3)
-  REG2=$(start_registry "$T/reg2" "$(token_yaml "$TS2")")
+  REG2=$(start_registry "$T/reg2" --auth "$(token_auth "$TS2")")
   login "127.0.0.1:$REG2" "$PASS"
   : > tok2.log
   start=$(date +%s)
@@ -201,7 +154,7 @@ if $HAVE_PUSH; then
   fi
   # Lying server: tokens die after 3 s but claim an hour: ksimg gets 401s and refetches.
   TS3=$(start_token_server "$T/tok3.log" --expires 3 --expires-in 3600)
-  REG3=$(start_registry "$T/reg3" "$(token_yaml "$TS3")")
+  REG3=$(start_registry "$T/reg3" --auth "$(token_auth "$TS3")")
   login "127.0.0.1:$REG3" "$PASS"
   : > tok3.log
   start=$(date +%s)
@@ -218,11 +171,11 @@ if $HAVE_PUSH; then
 
   echo "== Harbor: an expired token is answered with a Basic challenge"
   HP=$(free_port)
-  REG4=$(start_registry "$T/reg4" "$(token_yaml "$HP")")
+  REG4=$(start_registry "$T/reg4" --auth "$(token_auth "$HP")")
   : > "$T/tok4.log"
   "$TOKEN_SERVER" --port "$HP" --key "$T/key.pem" --cert "$T/cert.pem" --user-file "$T/users" --log "$T/tok4.log" \
     --expires 3 --expires-in 3600 --harbor-front "$REG4" > "$T/tok4.port" &
-  echo "$!" >> "$PIDFILE"
+  track $!
   for _ in $(seq 100); do [ -s "$T/tok4.port" ] && break; sleep 0.05; done
   login "127.0.0.1:$HP" "$PASS"
   start=$(date +%s)

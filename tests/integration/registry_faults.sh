@@ -10,14 +10,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=registry_lib.bash
 source "$HERE/registry_lib.bash"
 
-T="$KSIMG_TESTS_TMP/registry_faults"
-rm -rf "$T" && mkdir -p "$T"
-cd "$T"
+scratch registry_faults
 export KSIMG_IMAGES_LOCK="$T/images.lock.json"
 L="$T/oci"
 make_images "$L"
 REG=$(start_registry "$T/reg")
-D1=$(layout_digest "$L" img1)
+D1=$(tag_digest "$L" img1)
 UP='/blobs/uploads/'
 
 # push_through NAME REPO [push args] -- [proxy faults...]: push img1 via a fresh proxy
@@ -116,12 +114,12 @@ echo "== pull: slow bodies and resets mid-body are survived"
 "$KSIMG" -q push --tag img1 --to "127.0.0.1:$REG/src" --layout "$L" >/dev/null
 PX=$(start_proxy "$REG" "$T/slow.log" --fault "slow GET 0 /blobs/sha256")
 "$KSIMG" -q pull "127.0.0.1:$PX/src/kernelsmith:img1" --layout "$T/p-slow" >/dev/null || fail "slow pull failed"
-[ "$(layout_digest "$T/p-slow" img1)" = "$D1" ] || fail "slow pull tag"
+[ "$(tag_digest "$T/p-slow" img1)" = "$D1" ] || fail "slow pull tag"
 ok "slow blob bodies: pull completes"
 PX=$(start_proxy "$REG" "$T/cut.log" --fault "reset GET 2 /blobs/sha256")
 "$KSIMG" -q pull "127.0.0.1:$PX/src/kernelsmith:img1" --layout "$T/p-cut" 2>cut.err >/dev/null ||
   { cat cut.err; fail "pull with resets failed"; }
-[ "$(layout_digest "$T/p-cut" img1)" = "$D1" ] || fail "reset pull tag"
+[ "$(tag_digest "$T/p-cut" img1)" = "$D1" ] || fail "reset pull tag"
 for b in "$T"/p-cut/blobs/sha256/*; do
   [ "$(sha256sum "$b" | cut -d' ' -f1)" = "$(basename "$b")" ] || fail "$b is corrupt"
 done
@@ -131,7 +129,7 @@ echo "== pull: a wrong blob is refused and nothing is stored"
 PX=$(start_proxy "$REG" "$T/bad.log" --fault "corrupt GET 0 /blobs/sha256")
 mkdir -p "$T/p-bad"
 expect 3 "refusing it, nothing was stored" "$KSIMG" pull "127.0.0.1:$PX/src/kernelsmith:img1" --layout "$T/p-bad"
-[ -z "$(layout_digest "$T/p-bad" img1)" ] || fail "a tag was set"
+[ -z "$(tag_digest "$T/p-bad" img1)" ] || fail "a tag was set"
 [ "$(find "$T/p-bad/blobs" -type f | wc -l)" = 0 ] || fail "blobs were stored: $(find "$T/p-bad/blobs" -type f)"
 [ "$(find "$T/p-bad/.ksimg-tmp" -type f 2>/dev/null | wc -l)" = 0 ] || fail "temp files left behind"
 ok "corrupt blob: exit 3, no tag, no blob, no temp file"

@@ -10,16 +10,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=registry_lib.bash
 source "$HERE/registry_lib.bash"
 
-T="$KSIMG_TESTS_TMP/registry_push"
-rm -rf "$T" && mkdir -p "$T"
-cd "$T"
+scratch registry_push
 export KSIMG_IMAGES_LOCK="$T/images.lock.json"
 L="$T/oci"
 make_images "$L"
 REG=$(start_registry "$T/reg")
 PX=$(start_proxy "$REG" "$T/proxy.log")
-D1=$(layout_digest "$L" img1)
-D2=$(layout_digest "$L" img2)
+D1=$(tag_digest "$L" img1)
+D2=$(tag_digest "$L" img2)
 
 echo "== push img1 through the counting proxy"
 out=$("$KSIMG" push --tag img1 --to "127.0.0.1:$PX/ns" --layout "$L" --json)
@@ -48,16 +46,13 @@ else
   echo "(skopeo missing: skipped)"
 fi
 if command -v podman >/dev/null; then
-  export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
-  S=$(mktemp -d /tmp/ksR.XXXX)
-  printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$S" "$S" > "$T/storage.conf"
+  podman_storage vfs
   printf '[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$REG" > "$T/registries.conf"
-  export CONTAINERS_STORAGE_CONF="$T/storage.conf" CONTAINERS_REGISTRIES_CONF="$T/registries.conf"
+  export CONTAINERS_REGISTRIES_CONF="$T/registries.conf"
   podman pull -q "127.0.0.1:$REG/ns/kernelsmith:img1" >/dev/null || fail "podman pull refused the image"
   [ "$(podman image inspect --format '{{.Digest}}' "127.0.0.1:$REG/ns/kernelsmith:img1")" = "$D1" ] ||
     fail "podman sees another digest"
   podman rmi -a -f >/dev/null 2>&1 || true
-  rm -rf "$S" 2>/dev/null || true
   ok "podman pull accepts it with digest $D1"
 fi
 
@@ -105,7 +100,7 @@ bigs=$(awk '$1=="PATCH" && $4 < 400000' chunk.log | wc -l)
 ok "chunked push: $patches PATCHes of >= 400000 bytes except the last (smallest $small)"
 
 echo "== a registry that answers with relative Location headers"
-REL=$(start_registry "$T/reg-rel" true)
+REL=$(start_registry "$T/reg-rel" relative)
 curl -s -i -X POST "http://127.0.0.1:$REL/v2/probe/x/blobs/uploads/" | grep -i '^location: /v2/' >/dev/null ||
   fail "the registry did not answer with a relative Location"
 "$KSIMG" -q push --tag img1 --tag img2 --to "127.0.0.1:$REL/rel" --layout "$L" --chunk-size 300KiB \
@@ -119,7 +114,7 @@ echo "== what skopeo pushed, ksimg pulls"
 skopeo copy -q --dest-tls-verify=false "oci:$L:img2" "docker://127.0.0.1:$REG/sk/kernelsmith:img2" >/dev/null
 out=$("$KSIMG" pull "127.0.0.1:$PX/sk/kernelsmith:img2" --layout "$T/pulled" --json)
 [ "$(jq -r '.[0].digest' <<<"$out")" = "$D2" ] || fail "pull: $out"
-[ "$(layout_digest "$T/pulled" img2)" = "$D2" ] || fail "pulled layout has no img2 tag"
+[ "$(tag_digest "$T/pulled" img2)" = "$D2" ] || fail "pulled layout has no img2 tag"
 "$KSIMG" inspect "$T/pulled:img2" --json >/dev/null || fail "ksimg inspect of the pulled image"
 ok "ksimg pulls the skopeo-pushed image with its digest"
 docker_mt=$(skopeo inspect --raw --tls-verify=false "docker://127.0.0.1:$REG/sk/kernelsmith:img2" | jq -r .mediaType)
@@ -132,7 +127,7 @@ ok "ksimg pulls a Docker schema 2 manifest too (skopeo's OCI one was $docker_mt)
 echo "== pull --locked fetches exactly the pinned digests"
 out=$("$KSIMG" pull --locked --layout "$T/locked" --json)
 [ "$(jq -r 'map(.tag) | sort | join(",")' <<<"$out")" = "img1,img2" ] || fail "locked: $out"
-[ "$(layout_digest "$T/locked" img1)" = "$D1" ] && [ "$(layout_digest "$T/locked" img2)" = "$D2" ] ||
+[ "$(tag_digest "$T/locked" img1)" = "$D1" ] && [ "$(tag_digest "$T/locked" img2)" = "$D2" ] ||
   fail "locked pull tags"
 for b in "$T"/locked/blobs/sha256/*; do
   [ "sha256:$(sha256sum "$b" | cut -d' ' -f1)" = "sha256:$(basename "$b")" ] || fail "$b does not match its name"
@@ -150,7 +145,7 @@ IL="$T/imm.lock.json"
 H=$(printf 'inputs one' | sha256sum | cut -d' ' -f1)
 "$KSIMG" -q image build --layer "$T/trees/base" --layer "$T/trees/tool1" --tag k9-imm --layout "$T/imm" --cmd true \
   --label org.kernelsmith.cell=k9/imm --label "org.kernelsmith.inputs-sha256=$H" >/dev/null
-DI=$(layout_digest "$T/imm" k9-imm)
+DI=$(tag_digest "$T/imm" k9-imm)
 out=$("$KSIMG" push --tag k9-imm --to "127.0.0.1:$REG/imm" --layout "$T/imm" --json --images-lock "$IL")
 [ "$(jq -r '.[0].tags | join(",")' <<<"$out")" = "k9-imm,k9-imm-${H:0:12}" ] || fail "push --json tags: $out"
 [ "$(jq -c '.images["k9-imm"] | [.digest, .tags]' "$IL")" = "[\"$DI\",[\"k9-imm\",\"k9-imm-${H:0:12}\"]]" ] ||
@@ -176,23 +171,21 @@ ok "writing images locks leaves no other file next to them"
 
 echo "== a real cell image from the default layout, if built"
 DEF=${KSIMG_LAYOUT:-${XDG_DATA_HOME:-$HOME/.local/share}/ksimg/oci}
-if [ -f "$DEF/index.json" ] && [ "$(layout_digest "$DEF" k4-mipsel)" != "" ]; then
-  DC=$(layout_digest "$DEF" k4-mipsel)
+if [ -f "$DEF/index.json" ] && [ "$(tag_digest "$DEF" k4-mipsel)" != "" ]; then
+  DC=$(tag_digest "$DEF" k4-mipsel)
   out=$("$KSIMG" push --tag k4-mipsel --to "127.0.0.1:$REG/cells" --layout "$DEF" --json --images-lock "$T/cells.lock.json")
   [ "$(jq -r '.[0].digest' <<<"$out")" = "$DC" ] || fail "cell push: $out"
   [ "$(skopeo inspect --tls-verify=false "docker://127.0.0.1:$REG/cells/kernelsmith:k4-mipsel" | jq -r .Digest)" = "$DC" ] ||
     fail "skopeo disagrees about the cell image"
   "$KSIMG" -q pull --locked --cell k4/mipsel --images-lock "$T/cells.lock.json" --layout "$T/cells" >/dev/null
-  [ "$(layout_digest "$T/cells" k4-mipsel)" = "$DC" ] || fail "cell pull --locked"
+  [ "$(tag_digest "$T/cells" k4-mipsel)" = "$DC" ] || fail "cell pull --locked"
   ok "k4-mipsel ($(jq '.[0].bytes_sent' <<<"$out") bytes) pushed, inspected by skopeo, pulled back by its pin"
   if command -v podman >/dev/null && [ -n "${CONTAINERS_REGISTRIES_CONF:-}" ]; then
-    S=$(mktemp -d /tmp/ksR.XXXX)
-    printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$S" "$S" > "$T/storage.conf"
+    podman_storage vfs
     podman run --rm "127.0.0.1:$REG/cells/kernelsmith@$DC" kbuild --help > kbuild.txt 2>podman.err ||
       { cat podman.err; fail "podman run of the pushed cell image failed"; }
     grep -q '^Usage: kbuild' kbuild.txt || fail "kbuild --help printed: $(head -3 kbuild.txt)"
     podman rmi -a -f >/dev/null 2>&1 || true
-    rm -rf "$S" 2>/dev/null || true
     ok "podman run 127.0.0.1:$REG/cells/kernelsmith@$DC kbuild --help works"
   fi
 else

@@ -9,36 +9,13 @@
 # Proxy-Authorization, no Cookie and neither the password nor a token. A control request
 # with curl proves the recorder does log an Authorization header that is sent.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}" "${KSIMG_BUILD_DIR:?}"
-for tool in /usr/bin/docker-registry htpasswd openssl jq curl python3; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/install-deps installs it)"; exit 77; }
-done
-PROXY_BIN="$KSIMG_BUILD_DIR/ksimg_registry_proxy"
-STATIC_BIN="$KSIMG_BUILD_DIR/ksimg_static_server"
-TOKEN_BIN="$KSIMG_BUILD_DIR/ksimg_token_server"
-for b in "$PROXY_BIN" "$STATIC_BIN" "$TOKEN_BIN"; do
-  [ -x "$b" ] || { echo "SKIP: $b is not built"; exit 77; }
-done
-
-T="$KSIMG_TESTS_TMP/registry_redirect"
-rm -rf "$T" && mkdir -p "$T"
-cd "$T"
-CHECKS=0
-PIDFILE="$T/pids"
-: > "$PIDFILE"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { CHECKS=$((CHECKS + 1)); echo "ok $CHECKS: $*"; }
-cleanup() {
-  local p
-  while read -r p; do kill "$p" 2>/dev/null || true; done < "$PIDFILE"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# wait_port FILE: the first line of FILE once a server wrote it
-wait_port() {
-  for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done
-  head -1 "$1"
-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=registry_lib.bash
+source "$HERE/registry_lib.bash"
+need_tools htpasswd openssl
+need_static_server
+[ -x "$KSIMG_BUILD_DIR/ksimg_token_server" ] || skip "$KSIMG_BUILD_DIR/ksimg_token_server is not built"
+scratch registry_redirect
 
 export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/config"
 unset DOCKER_CONFIG REGISTRY_AUTH_FILE
@@ -48,38 +25,18 @@ USER_NAME='ci-bot'
 PASS='s3cret:Pa$$ word'
 B64=$(printf '%s:%s' "$USER_NAME" "$PASS" | base64 -w0)
 printf '%s:%s\n' "$USER_NAME" "$PASS" > users
-openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj /CN=ksimg-test-token \
-  -keyout key.pem -out cert.pem 2>/dev/null
+token_keys
 
-# start_registry DIR AUTH_YAML: a docker-registry with that `auth:` section; prints its port.
-start_registry() {
-  local dir=$1 port
-  port=$(free_port)
-  mkdir -p "$dir/data"
-  printf 'version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:%s\n  secret: ksimg-redirect-test\nauth:\n%s\n' \
-    "$dir" "$port" "$2" > "$dir/config.yml"
-  /usr/bin/docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 </dev/null &
-  echo "$!" >> "$PIDFILE"
-  for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/")" = 401 ] && { echo "$port"; return; }
-    sleep 0.1
-  done
-  cat "$dir/registry.log" >&2
-  fail "docker-registry did not start"
-}
 # start_recorder NAME ADDR: a static server on the layout at ADDR recording headers; prints its port.
 start_recorder() {
   : > "$T/$1.headers"
-  "$STATIC_BIN" "$T/oci" --bind "$2" --log "$T/$1.log" --header-log "$T/$1.headers" > "$T/$1.port" 2>&1 &
-  echo "$!" >> "$PIDFILE"
+  "$STATIC_SERVER" "$T/oci" --bind "$2" --log "$T/$1.log" --header-log "$T/$1.headers" > "$T/$1.port" 2>&1 &
+  track $!
   wait_port "$T/$1.port"
 }
-# start_proxy REG_PORT NAME BASE: a proxy redirecting every blob GET to BASE; prints its port.
-start_proxy() {
-  "$PROXY_BIN" "$1" --log "$T/$2.proxy.log" --redirect-to "$3" --fault 'redirect GET 0 /blobs/sha256:' \
-    > "$T/$2.proxy.port" 2>&1 &
-  echo "$!" >> "$PIDFILE"
-  wait_port "$T/$2.proxy.port"
+# redirecting_proxy REG_PORT NAME BASE: a proxy redirecting every blob GET to BASE; prints its port.
+redirecting_proxy() {
+  start_proxy "$1" "$T/$2.proxy.log" --redirect-to "$3" --fault 'redirect GET 0 /blobs/sha256:'
 }
 login() { printf '%s' "$PASS" | "$KSIMG" login "$1" -u "$USER_NAME" --password-stdin > /dev/null; }
 
@@ -126,30 +83,28 @@ ok "control: an Authorization sent to 127.0.0.2 shows in the recorder's log"
 
 echo "== Basic auth, blobs redirected to 127.0.0.1 -> 127.0.0.2"
 printf '%s' "$PASS" | htpasswd -iBn "$USER_NAME" > htpasswd
-BASIC=$(start_registry "$T/basic" "$(printf '  htpasswd:\n    realm: ksimg-basic\n    path: %s/htpasswd' "$T")")
+BASIC=$(start_registry "$T/basic" --auth "$(htpasswd_auth "$T/htpasswd")")
 login "127.0.0.1:$BASIC"
 "$KSIMG" push --tag small --to "127.0.0.1:$BASIC/ns" --layout "$T/oci" > /dev/null 2> push.err ||
   { cat push.err; fail "push to the Basic registry failed"; }
-PX1=$(start_proxy "$BASIC" basic "http://127.0.0.2:$REC2")
+PX1=$(redirecting_proxy "$BASIC" basic "http://127.0.0.2:$REC2")
 check_pull basic "$PX1" other
 
 echo "== Basic auth, blobs redirected to another host name (localhost)"
 : > other.headers
 REC3=$(start_recorder local 127.0.0.1)
-PX2=$(start_proxy "$BASIC" basic-localhost "http://localhost:$REC3")
+PX2=$(redirecting_proxy "$BASIC" basic-localhost "http://localhost:$REC3")
 check_pull basic-localhost "$PX2" local
 
 echo "== token auth (Bearer), blobs redirected to 127.0.0.2"
 : > other.headers
 : > other.log
-"$TOKEN_BIN" --key key.pem --cert cert.pem --user-file users --log tok.log > tok.port &
-echo "$!" >> "$PIDFILE"
-TS=$(wait_port tok.port)
-TOK=$(start_registry "$T/tokreg" "$(printf '  token:\n    realm: http://127.0.0.1:%s/token\n    service: ksimg-test-registry\n    issuer: ksimg-test-issuer\n    rootcertbundle: %s/cert.pem' "$TS" "$T")")
+TS=$(start_token_server "$T/tok.log")
+TOK=$(start_registry "$T/tokreg" --auth "$(token_auth "$TS")")
 login "127.0.0.1:$TOK"
 "$KSIMG" push --tag small --to "127.0.0.1:$TOK/ns" --layout "$T/oci" > /dev/null 2> push.err ||
   { cat push.err; fail "push to the token registry failed"; }
-PX3=$(start_proxy "$TOK" bearer "http://127.0.0.2:$REC2")
+PX3=$(redirecting_proxy "$TOK" bearer "http://127.0.0.2:$REC2")
 : > tok.log
 check_pull bearer "$PX3" other
 grep -q '"status":200' tok.log || fail "bearer: no token was issued, so nothing was proven: $(cat tok.log)"

@@ -13,9 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=registry_lib.bash
 source "$HERE/registry_lib.bash"
 for tool in node npm; do command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }; done
-T="$KSIMG_TESTS_TMP/sbom"
-rm -rf "$T" && mkdir -p "$T"
-cd "$T"
+scratch sbom
 LOCK="$KSIMG_SRC/ksimg.lock.json"
 
 NPMDIR=${KSIMG_NPM_DIR:-$HOME/.cache/ksimg/npm}
@@ -59,7 +57,7 @@ echo "== pushed as a referrer, found back (docker-registry: the sha256-<hex> tag
 make_images "$T/oci"
 "$KSIMG" -q image build --layer "$T/trees/base" --layer "$T/trees/tool1" --tag k4-mipsel --layout "$T/oci" --cmd true >/dev/null
 REG=$(start_registry "$T/reg")
-D=$(layout_digest "$T/oci" k4-mipsel)
+D=$(tag_digest "$T/oci" k4-mipsel)
 out=$("$KSIMG" -q push --tag k4-mipsel --to "127.0.0.1:$REG/ns" --layout "$T/oci" --lock "$LOCK" --json --images-lock "$T/il.json")
 S=$(jq -r '.[0].sbom' <<<"$out")
 [[ "$S" == sha256:* ]] || fail "push --json names no SBOM: $out"

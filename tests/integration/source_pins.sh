@@ -12,26 +12,13 @@
 #    nothing; `ksimg mirror check` says present/missing and exits 1 when something lacks;
 #  - the project's recipes: every mcm-* recipe locks (no pending), with the NAR pin.
 set -euo pipefail
-: "${KSIMG:?}" "${KSIMG_SRC:?}" "${KSIMG_TESTS_TMP:?}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-for t in jq tar xz gzip sha256sum nix-hash curl python3; do
-  command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps)"
-done
-[ -x /usr/bin/docker-registry ] || skip "docker-registry is not installed (scripts/install-deps)"
-[ -x "${KSIMG_STATIC_SERVER:-}" ] || skip "KSIMG_STATIC_SERVER is not set (run through ctest)"
-mkdir -p "$KSIMG_TESTS_TMP"
-T=$(mktemp -d "${KSIMG_TESTS_TMP%/}/source_pins.XXXXXX")
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$T/reg/registry.pid" ] && kill "$(cat "$T/reg/registry.pid")" 2>/dev/null || true
-  rm -rf "$T"
-}
-trap cleanup EXIT
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
+need_tools jq tar xz gzip sha256sum nix-hash curl python3 /usr/bin/docker-registry
+need_static_server
+run_dir source_pins
 checks=0
-ok() { checks=$((checks + 1)); }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ok() { checks=$((checks + 1)); }  # counted silently; the last line prints the total
 
 # --- A tree like a git archive's: executables, symlinks, empty dirs, odd names.
 TOP=tree-1a2b3c
@@ -65,12 +52,9 @@ tar -C "$T/src2" -czf "$WWW/changed.tar.gz" "$TOP"
 printf 'plain file' >"$WWW/gmp-6.3.0.tar.xz"
 GMP_SHA=$(sha256sum "$WWW/gmp-6.3.0.tar.xz" | cut -d' ' -f1)
 
-"$KSIMG_STATIC_SERVER" "$WWW" --log "$T/server.log" >"$T/port" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-BASE="http://127.0.0.1:$(head -1 "$T/port")"
-RPORT=$(free_port)
-"$KSIMG_SRC/scripts/start-registry" "$RPORT" "$T/reg" >/dev/null || fail "docker-registry did not start"
+static_server "$WWW"
+BASE=$STATIC_URL
+RPORT=$(start_registry "$T/reg")
 MIRROR="127.0.0.1:$RPORT/ci/sources"
 
 # --- Recipes: a script recipe whose first input is pinned by its tree.

@@ -9,8 +9,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=registry_lib.bash
 source "$HERE/registry_lib.bash"
-# shellcheck source=lib.bash
-source "$HERE/lib.bash"
 need_tools mmdebstrap jq curl dpkg-deb
 need_debian bullseye
 shared_layer_cache
@@ -19,7 +17,7 @@ LOCK="$KSIMG_SRC/ksimg.lock.json"
 
 "$KSIMG" -q build --cell k4/mipsel --lock "$LOCK" --layout "$T/oci" --no-smoke >/dev/null 2>"$T/build.err" ||
   { cat "$T/build.err"; fail "ksimg build --cell k4/mipsel"; }
-D=$(layout_digest "$T/oci" k4-mipsel)
+D=$(tag_digest "$T/oci" k4-mipsel)
 REG=$(start_registry "$T/reg")
 "$KSIMG" -q push --cell k4/mipsel --to "127.0.0.1:$REG/ns" --layout "$T/oci" --lock "$LOCK" --images-lock "$T/il.json" >/dev/null
 

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "registry/auth.hpp"
 #include "oci/base64.hpp"
+#include "registry/auth.hpp"
 #include "registry/token.hpp"
 
 using namespace ksimg;

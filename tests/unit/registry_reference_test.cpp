@@ -38,18 +38,22 @@ TEST_CASE("registry: references with host, port, path, tag and digest") {
 }
 
 TEST_CASE("registry: bad references name the bad part") {
-  CHECK_THROWS_WITH_AS(parse_reference("kernelsmith/x:k4"), doctest::Contains("'kernelsmith' is not a registry host"),
-                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_reference("kernelsmith/x:k4"),
+                       doctest::Contains("'kernelsmith' is not a registry host"), UsageError);
   CHECK_THROWS_WITH_AS(parse_reference("kernelsmith:k4"), doctest::Contains("port 'k4'"), UsageError);
-  CHECK_THROWS_WITH_AS(parse_reference("docker/kernelsmith:k4"), doctest::Contains("'docker' is not a registry host"),
+  CHECK_THROWS_WITH_AS(parse_reference("docker/kernelsmith:k4"),
+                       doctest::Contains("'docker' is not a registry host"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_reference("reg.example:99999/x:t"), doctest::Contains("port '99999'"),
                        UsageError);
-  CHECK_THROWS_WITH_AS(parse_reference("reg.example:99999/x:t"), doctest::Contains("port '99999'"), UsageError);
-  CHECK_THROWS_WITH_AS(parse_reference("reg.example/Ns/x:t"), doctest::Contains("component 'Ns'"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_reference("reg.example/Ns/x:t"), doctest::Contains("component 'Ns'"),
+                       UsageError);
   CHECK_THROWS_WITH_AS(parse_reference("reg.example/ns//x:t"), doctest::Contains("component ''"), UsageError);
-  CHECK_THROWS_WITH_AS(parse_reference("reg.example/ns/x:-bad"), doctest::Contains("invalid tag '-bad'"), UsageError);
-  CHECK_THROWS_WITH_AS(parse_reference("reg.example/ns/x@sha256:abc"), doctest::Contains("digest 'sha256:abc'"),
+  CHECK_THROWS_WITH_AS(parse_reference("reg.example/ns/x:-bad"), doctest::Contains("invalid tag '-bad'"),
                        UsageError);
-  CHECK_THROWS_WITH_AS(parse_reference("reg.example/ns/x"), doctest::Contains("names no tag or digest"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_reference("reg.example/ns/x@sha256:abc"),
+                       doctest::Contains("digest 'sha256:abc'"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_reference("reg.example/ns/x"), doctest::Contains("names no tag or digest"),
+                       UsageError);
   CHECK_THROWS_WITH_AS(parse_reference("reg.example"), doctest::Contains("no repository name"), UsageError);
 }
 
@@ -59,8 +63,10 @@ TEST_CASE("registry: push destinations REG and REG/NS") {
   CHECK(d.repository() == "ns/kernelsmith");
   CHECK(parse_destination("127.0.0.1:5000/").repository() == "kernelsmith");
   CHECK(parse_destination("harbor.example.com/team/sub").repository("x") == "team/sub/x");
-  CHECK_THROWS_WITH_AS(parse_destination("https://reg.example/ns"), doctest::Contains("without scheme"), UsageError);
-  CHECK_THROWS_WITH_AS(parse_destination("reg.example/ns:tag"), doctest::Contains("without a tag"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_destination("https://reg.example/ns"), doctest::Contains("without scheme"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_destination("reg.example/ns:tag"), doctest::Contains("without a tag"),
+                       UsageError);
   CHECK_THROWS_AS(parse_destination("reg.example/NS"), UsageError);
   CHECK(registry::is_loopback("127.0.0.1:5000"));
   CHECK(registry::is_loopback("localhost"));
