@@ -27,6 +27,7 @@ namespace {
 struct BootOpts {
   std::string out, kernel, cell, log, initramfs, expect, append;
   std::string init_cell;                     // --init-from-cell ERA/ARCH
+  std::string init_abi;                      // --init-abi ABI: that cell's compat userland (i386)
   std::string layout, lock, source, mirror;  // handed to the kbuild of that cell's init
   int timeout = 0;
   bool json = false, no_initramfs = false;
@@ -49,6 +50,8 @@ nlohmann::ordered_json read_metadata(const fs::path& file) {
 // version (`ksimg kbuild V --arch ARCH --targets initramfs -o OUT/init-ERA-ARCH`, run as a child
 // of this program, reused when that directory already holds it). This is how a 64-bit kernel
 // is shown to run the 32-bit userland of its compat ABI (mips64el <- mipsel, arm64 <- armhf).
+// With --init-abi the init is that cell's compat userland (x86_64 <- k6/x86_64 --init-abi i386,
+// into OUT/init-ERA-ARCH-ABI): for a compat ABI no cell of its own builds.
 std::string init_from_cell(const BootOpts& o, const matrix::Matrix& m, const nlohmann::ordered_json& meta) {
   if (!o.initramfs.empty() || o.no_initramfs)
     throw UsageError("--init-from-cell excludes --initramfs and --no-initramfs; drop one");
@@ -63,14 +66,23 @@ std::string init_from_cell(const BootOpts& o, const matrix::Matrix& m, const nlo
   if (era != kernel_era)
     throw UsageError("--init-from-cell " + o.init_cell + ": the init must come from the kernel's era (" +
                      kernel_era + "/" + arch + "): a cell's libc and the kernel it runs on are of one era");
+  if (!o.init_abi.empty()) {
+    const auto& cell = m.cell(era, arch);
+    kbuild::require_compat(cell.recipe ? &m.recipe(*cell.recipe) : nullptr, o.init_cell, o.init_abi);
+  }
   std::string version = meta.contains("kernel") && meta["kernel"].contains("version")
                             ? meta["kernel"]["version"].get<std::string>()
                             : "";
   if (version.empty()) throw DataError(o.out + "/metadata.json names no kernel version; rerun the build");
-  fs::path dir = fs::absolute(o.out) / ("init-" + era + "-" + arch), initrd = dir / "initramfs.cpio.gz";
+  std::string name = "init-" + era + "-" + arch + (o.init_abi.empty() ? "" : "-" + o.init_abi);
+  fs::path dir = fs::absolute(o.out) / name, initrd = dir / "initramfs.cpio.gz";
   if (fs::exists(initrd) && fs::exists(dir / "metadata.json")) {
     auto made = read_metadata(dir / "metadata.json");
-    if (made.value("cell", "") == o.init_cell && made.value("status", "") == "succeeded") {
+    std::string made_abi = made.contains("targets") && made["targets"].contains("initramfs")
+                               ? made["targets"]["initramfs"].value("abi", "")
+                               : "";
+    if (made.value("cell", "") == o.init_cell && made_abi == o.init_abi &&
+        made.value("status", "") == "succeeded") {
       log::info("--init-from-cell: reusing " + initrd.string());
       return initrd.string();
     }
@@ -84,6 +96,7 @@ std::string init_from_cell(const BootOpts& o, const matrix::Matrix& m, const nlo
   for (const auto& [flag, v] :
        {std::pair{"--layout", o.layout}, {"--lock", o.lock}, {"--source", o.source}, {"--mirror", o.mirror}})
     if (!v.empty()) argv.insert(argv.end(), {flag, v});
+  if (!o.init_abi.empty()) argv.insert(argv.end(), {"--init-abi", o.init_abi});
   log::info("--init-from-cell " + o.init_cell + ": building its init (" + kbuild::shell_join(argv) + ")");
   subprocess::Options so;  // its progress goes to stderr; stdout stays this command's verdict
   so.on_output = [](std::string_view chunk, bool) {
@@ -224,6 +237,10 @@ void add_boot_test(CLI::App& app) {
       "Boot with the init that cell builds for the same kernel (ksimg kbuild --targets initramfs into "
       "OUT_DIR/init-ERA-ARCH): a 64-bit kernel running its 32-bit compat userland, e.g. k4/mipsel "
       "for a k4/mips64el kernel");
+  sub->add_option("--init-abi", o->init_abi,
+                  "With --init-from-cell: that cell's compat userland instead of its own (x86_64 cells: "
+                  "i386, built by their i686-linux-gnu-gcc), into OUT_DIR/init-ERA-ARCH-ABI")
+      ->needs("--init-from-cell");
   for (auto [flag, field, what] : {std::tuple{"--layout", &o->layout, "OCI layout of the cell images"},
                                    {"--lock", &o->lock, "Lock file the images are built from"},
                                    {"--source", &o->source, "Kernel tree or tarball on the host"},
@@ -242,6 +259,7 @@ void add_boot_test(CLI::App& app) {
       "vmlinux,initramfs\n"
       "  ksimg boot-test out/ --initramfs rootfs.cpio.gz --expect 'login:' --append 'rdinit=/sbin/init'\n"
       "  ksimg boot-test out64/ --init-from-cell k4/mipsel   # a k4/mips64el kernel runs o32 userland\n"
+      "  ksimg boot-test out/ --init-from-cell k6/x86_64 --init-abi i386   # an x86_64 kernel runs i386\n"
       "  ksimg boot-test --kernel vmlinuz --cell k6/x86_64 --timeout 60\n"
       "Exit codes: 0 booted (or the cell is build-only), 1 boot failed, init failed or timed out,\n"
       "2 usage (bad flags, a missing file, --initramfs not a cpio, --expect not a regex), 4 bad metadata.");

@@ -110,6 +110,9 @@ void add_flags(CLI::App* sub, KbuildOpts& o) {
       "--targets", r.targets,
       "Comma list of vmlinux,image,modules,dtbs,headers,devel,initramfs (initramfs: a static /init "
       "built by the cell's gcc, packed as OUT/initramfs.cpio.gz)");
+  sub->add_option("--init-abi", r.init_abi,
+                  "Build the initramfs target's /init for a compat ABI of the cell's toolchain (x86_64 "
+                  "cells: i386), e.g. to boot-test a 64-bit kernel with 32-bit userland");
   sub->add_option("-j,--jobs", r.jobs, "Parallel jobs (default: the CPUs available)");
   sub->add_option("--ccache-dir", r.ccache_dir, "ccache dir (default ~/.cache/ksimg/ccache/<image tag>)");
   sub->add_flag("--no-ccache", r.no_ccache, "Compile without ccache (no ccache dir is mounted)");

@@ -184,6 +184,7 @@ Invocation plan_invocation(const Request& r, const matrix::Version& v, const Sou
     for (const auto& t : kbuild::default_targets(true)) list += (list.empty() ? "" : ",") + t;
     a.insert(a.end(), {"--targets", list});
   }
+  if (!r.init_abi.empty()) a.insert(a.end(), {"--init-abi", r.init_abi});
   if (r.jobs > 0) a.insert(a.end(), {"--jobs", std::to_string(r.jobs)});
   if (r.force) a.push_back("--force");
   if (r.dry_run) a.push_back("--dry-run");

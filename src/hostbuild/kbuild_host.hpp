@@ -28,6 +28,7 @@ struct Request {
   std::string platform;  // --platform: a multi-platform image's entry to run ("": this machine's)
   std::string runtime = "auto", store;  // --runtime auto|podman|builtin, --store (builtin)
   std::string defconfig, config, targets;
+  std::string init_abi;  // --init-abi: the initramfs target's /init for a compat ABI
   std::vector<std::string> enable, disable, fragments;
   int jobs = 0;
   bool config_strict = false, force = false, dry_run = false, tty = false;

@@ -96,11 +96,11 @@ void record_start(BuildContext& c, const CellIdentity& id, const std::map<std::s
       {"jobs", c.plan.jobs},
       {"command", shell_join(c.plan.make_argv("SRC", {"<target>"}))},
       {"env", c.plan.env},
-      {"wrapper", c.plan.wrapper_mode},
+      {"wrapper", name(c.plan.wrapper_mode)},
       {"ccache",
-       {{"mode", c.plan.ccache_mode},
+       {{"mode", name(c.plan.ccache_mode)},
         {"dir", c.plan.ccache_dir ? nlohmann::ordered_json(c.plan.ccache_dir->string()) : nullptr}}}};
-  d["config"] = {{"source", c.plan.config_source}};
+  d["config"] = {{"source", c.plan.config_source.name()}};
   if (c.plan.boot)
     d["config"]["boot_config"] = {{"cell", c.plan.boot->cell},
                                   {"defconfig", c.plan.boot->defconfig},

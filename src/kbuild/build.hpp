@@ -66,13 +66,15 @@ size_t count_files(const fs::path& dir);
 // Copies vmlinux, the boot image, System.map and .config to OUT and records their sha256.
 void collect_artifacts(BuildContext& c);
 
-// devel.cpp: OUT/devel, the tree an out-of-tree module build needs.
+// devel.cpp: OUT/devel, the tree an out-of-tree module build needs, from the source tree and
+// the build dir (after `make modules_prepare`, the step before it in target_steps).
 void make_devel(BuildContext& c);
 
 // wrappers.cpp: writes the compiler wrapper scripts into plan.wrapper_dir (first on PATH) and
 // the specs file; where a compiler honours the specs file, points its make variable (CC=,
 // HOSTCC=, HOSTCXX=) at `[ccache] REAL -specs=FILE` so no wrapper process runs per compile
-// (plan.wrapper_mode says which). Returns make's environment (PATH, quirk env, CCACHE_*).
+// (plan.wrapper_mode says which; plan.ccache_mode whether ccache runs). Returns make's environment (PATH,
+// quirk env, CCACHE_*).
 std::map<std::string, std::string> prepare_wrappers(Plan& p);
 // Whether the driver `real` appends the specs file's flags to a compile (gcc's *self_spec):
 // `real -specs=FILE -### -c -x c /dev/null` shows each of them on the compiler proper's line.

@@ -3,6 +3,8 @@
 // reported), fragments merged as merge_config.sh does, capability auto-disables (quirks),
 // then the check that every requested option is in the final .config -- before any compile.
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "kbuild/build.hpp"
 #include "util/files.hpp"
@@ -40,13 +42,15 @@ fs::path dotconfig(const BuildContext& c) {
 
 void normalize(BuildContext& c) {
   std::optional<std::string> yes;
-  if (c.plan.normalize == "oldconfig") yes = std::string(200000, '\n');  // yes "" | make oldconfig
-  c.runner.must(c.plan.make_argv(c.source.tree, {c.plan.normalize}, false), c.plan.normalize, yes);
+  if (c.plan.normalize == matrix::Normalize::oldconfig)
+    yes = std::string(200000, '\n');  // yes "" | make oldconfig
+  std::string target = name(c.plan.normalize);
+  c.runner.must(c.plan.make_argv(c.source.tree, {target}, false), target, yes);
 }
 
 // What the config step depends on; unchanged inputs and an existing .config skip the step.
 std::string inputs_text(const BuildContext& c) {
-  std::string s = "source " + c.plan.config_source + "\nnormalize " + c.plan.normalize + "\n";
+  std::string s = "source " + c.plan.config_source.name() + "\nnormalize " + name(c.plan.normalize) + "\n";
   if (c.plan.boot) s += "boot defconfig " + c.plan.boot->defconfig + "\n";
   if (c.opts.config) s += "config-text\n" + files::read(*c.opts.config);
   for (const auto& r : requested_settings(c.opts, c.plan)) s += "set " + r.symbol + "=" + r.value + "\n";
@@ -68,7 +72,7 @@ void report_supplied(BuildContext& c, const ConfigMap& supplied, const KconfigIn
   c.meta.doc()["config"]["changed_by_normalize"] = changed;
   c.meta.doc()["config"]["unknown_symbols"] = unknown;
   if (!changed.empty())
-    log::info("config: " + std::to_string(changed.size()) + " options changed by " + c.plan.normalize +
+    log::info("config: " + std::to_string(changed.size()) + " options changed by " + name(c.plan.normalize) +
               " (metadata.json config.changed_by_normalize)");
   if (unknown.empty()) return;
   std::string list;
@@ -98,8 +102,9 @@ void list_new(BuildContext& c) {
 }
 
 void base_config(BuildContext& c, const KconfigIndex& idx) {
-  if (c.plan.defconfig) {
-    c.runner.must(c.plan.make_argv(c.source.tree, {*c.plan.defconfig}, false), *c.plan.defconfig);
+  const auto& src = c.plan.config_source;
+  if (src.kind != ConfigSource::Kind::file) {
+    c.runner.must(c.plan.make_argv(c.source.tree, {src.defconfig}, false), src.defconfig);
     return;
   }
   std::string text = files::read(*c.opts.config);
@@ -163,6 +168,30 @@ void check_requested(BuildContext& c, const std::vector<Setting>& asked, const j
   throw UsageError("a requested option did not stick (nothing compiled yet): " + dropped[0]);
 }
 
+// The config step's compiler calls are Kconfig's and the Makefiles' feature probes (cc-option,
+// as-instr, --version): ccache can cache none of them ("no input file", "preprocessing failed")
+// but would still start, hash the arguments and update its statistics for each, hundreds of
+// times. CCACHE_DISABLE makes it exec the compiler at once for the length of the step.
+class CcacheOffDuringConfig {
+ public:
+  explicit CcacheOffDuringConfig(std::map<std::string, std::string>& env) : env_(env) {
+    if (auto it = env_.find("CCACHE_DISABLE"); it != env_.end()) before_ = it->second;
+    env_["CCACHE_DISABLE"] = "1";
+  }
+  ~CcacheOffDuringConfig() {
+    if (before_)
+      env_["CCACHE_DISABLE"] = *before_;
+    else
+      env_.erase("CCACHE_DISABLE");
+  }
+  CcacheOffDuringConfig(const CcacheOffDuringConfig&) = delete;
+  CcacheOffDuringConfig& operator=(const CcacheOffDuringConfig&) = delete;
+
+ private:
+  std::map<std::string, std::string>& env_;
+  std::optional<std::string> before_;
+};
+
 }  // namespace
 
 void configure(BuildContext& c) {
@@ -179,6 +208,7 @@ void configure(BuildContext& c) {
     cfg["reused"] = true;
   } else {
     fs::remove(stamp);
+    CcacheOffDuringConfig probes_uncached(c.runner.env());
     bool need_index = c.opts.config.has_value() || !asked.empty();
     KconfigIndex idx =
         need_index ? scan_kconfig(c.source.tree, c.plan.kernel_arch == "x86_64" ? "x86" : c.plan.kernel_arch)

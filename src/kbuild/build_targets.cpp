@@ -1,8 +1,9 @@
-// The build's targets and artifacts: vmlinux, the arch's boot image, modules (+
-// modules_install into OUT/modules), dtbs (into OUT/dtbs), headers (headers_install into
-// OUT/headers), the devel tree and the initramfs (initramfs.cpp); then the artifacts with sha256s. Each
-// target's collection step copes with an arch or config for which the target produced nothing (0 device
-// trees, 0 modules), and an unexpected failure names its target (rethrow_step_failure).
+// The build's targets and artifacts: each target's steps as target_steps() (plan.cpp) lists
+// them, unless the config or the arch rules the target out (no CONFIG_MODULES, no device trees,
+// no CONFIG_OF); then what it produced: dtbs into OUT/dtbs, modules and headers counted; then
+// the artifacts with sha256s. Each target's collection copes with an arch or config for which
+// the target produced nothing (0 device trees, 0 modules), and an unexpected failure names its
+// target (rethrow_step_failure).
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -26,36 +27,40 @@ bool config_on(const BuildContext& c, const std::string& sym) {
   return it != cfg.end() && it->second == "y";
 }
 
-void make(BuildContext& c, const std::vector<std::string>& goals, const std::string& label) {
-  c.runner.must(c.plan.make_argv(c.source.tree, goals), label);
+// Why target t cannot be built with this config on this arch, if it cannot.
+std::optional<std::string> skip_reason(const BuildContext& c, const std::string& t) {
+  if (t == "modules" && !config_on(c, "MODULES")) return "CONFIG_MODULES is not set";
+  if (t == "dtbs" && !fs::is_directory(c.source.tree / "arch" / c.plan.kernel_arch / "boot/dts"))
+    return "no device trees for this arch";
+  if (t == "dtbs" && !config_on(c, "OF")) return "CONFIG_OF is not set";
+  return std::nullopt;
 }
 
-// Runs one target; returns "ok" or why it was skipped. What the target produced is counted
-// into rec (dtbs, modules, headers).
+// Runs one step; returns "ok" or why it was skipped (the initramfs of a cell without a libc).
+std::string run_step(BuildContext& c, const Step& s, json& rec) {
+  switch (s.kind) {
+    case Step::Kind::make:
+      if (s.fresh_dir) fs::remove_all(*s.fresh_dir);
+      c.runner.must(c.plan.make_argv(c.source.tree, s.goals), s.label);
+      return "ok";
+    case Step::Kind::devel_tree:
+      make_devel(c);
+      return "ok";
+    case Step::Kind::initramfs:
+      return make_initramfs(c, rec);
+  }
+  return "ok";
+}
+
+// Runs one target; returns "ok" or "skipped: <why>". What the target produced is counted into
+// rec (dtbs, modules, headers).
 std::string run_target(BuildContext& c, const std::string& t, json& rec) {
-  if (t == "vmlinux") make(c, {"vmlinux"}, "vmlinux");
-  if (t == "image") make(c, {*c.plan.boot_target}, *c.plan.boot_target);
-  if (t == "modules") {
-    if (!config_on(c, "MODULES")) return "skipped: CONFIG_MODULES is not set";
-    make(c, {"modules"}, "modules");
-    fs::remove_all(c.plan.out / "modules");
-    make(c, {"modules_install", "INSTALL_MOD_PATH=" + (c.plan.out / "modules").string()}, "modules_install");
-    rec["count"] = count_modules(c.plan.out / "modules");
-  }
-  if (t == "dtbs") {
-    if (!fs::is_directory(c.source.tree / "arch" / c.plan.kernel_arch / "boot/dts"))
-      return "skipped: no device trees for this arch";
-    if (!config_on(c, "OF")) return "skipped: CONFIG_OF is not set";
-    make(c, {"dtbs"}, "dtbs");
-    rec["count"] = collect_dtbs(c.plan.build, c.plan.kernel_arch, c.plan.out);
-  }
-  if (t == "headers") {
-    fs::remove_all(c.plan.out / "headers");
-    make(c, {"headers_install", "INSTALL_HDR_PATH=" + (c.plan.out / "headers").string()}, "headers_install");
-    rec["count"] = count_files(c.plan.out / "headers");
-  }
-  if (t == "devel") make_devel(c);
-  if (t == "initramfs") return make_initramfs(c, rec);
+  if (auto why = skip_reason(c, t)) return "skipped: " + *why;
+  for (const auto& s : target_steps(c.plan, t))
+    if (auto st = run_step(c, s, rec); st != "ok") return st;
+  if (t == "modules") rec["count"] = count_modules(c.plan.out / "modules");
+  if (t == "dtbs") rec["count"] = collect_dtbs(c.plan.build, c.plan.kernel_arch, c.plan.out);
+  if (t == "headers") rec["count"] = count_files(c.plan.out / "headers");
   return "ok";
 }
 

@@ -70,7 +70,6 @@ void copy_tree(const fs::path& from, const fs::path& to, const fs::path& rel_roo
 }  // namespace
 
 void make_devel(BuildContext& c) {
-  c.runner.must(c.plan.make_argv(c.source.tree, {"modules_prepare"}), "modules_prepare");
   fs::path d = c.plan.out / "devel", tmp = c.plan.out / "devel.partial";
   fs::remove_all(tmp);
   fs::create_directories(tmp);

@@ -37,8 +37,6 @@ void header(std::string& out, uint32_t ino, const CpioEntry& e, uint32_t mtime, 
   pad4(out);
 }
 
-const char* kInitSource = "/usr/share/ksimg/userland/init.c";
-
 // The init's source: the launcher layer's copy, or (kbuild run outside a cell image) the
 // one compiled into kbuild, written next to the output.
 fs::path init_source(const fs::path& dir) {
@@ -85,28 +83,48 @@ std::string compat_machine(const Plan& p) {
   return "";  // mips: a mips64 kernel says "mips64", which the "mips" prefix matches
 }
 
+// The init's checks for a compat ABI's build: what such a process sees on the 64-bit kernel.
+// i386 on x86_64: 32-bit little-endian, `uname -m` says x86_64 (i686 under `linux32`).
+namespace {
+InitTarget compat_target(const Plan& p, const matrix::CompatUserland& c) {
+  if (c.abi != "i386")
+    throw RuntimeError("initramfs: --init-abi " + c.abi +
+                       " has no init checks in this kbuild (known: i386); "
+                       "this is a bug to report");
+  return {p.cell + ":" + c.abi, c.triple + "-", 32, "little", "i", "x86_64"};
+}
+
+}  // namespace
+
+InitTarget init_target(const Plan& p) {
+  if (p.init_abi) return compat_target(p, *p.init_abi);
+  return {p.cell, p.cross_compile, p.bits, p.endian, uname_machine_prefix(p), compat_machine(p)};
+}
+
 std::string make_initramfs(BuildContext& c, nlohmann::ordered_json& rec) {
   const Plan& p = c.plan;
-  if (p.libc.empty() || p.libc.starts_with("none"))
-    return "skipped: this cell's toolchain has no C library (" + (p.libc.empty() ? "none" : p.libc) + ")";
+  const std::string& libc = p.init_abi ? p.init_abi->libc : p.libc;
+  if (libc.empty() || libc.starts_with("none"))
+    return "skipped: this cell's toolchain has no C library (" + (libc.empty() ? "none" : libc) + ")";
+  InitTarget t = init_target(p);
   fs::path dir = p.build / "initramfs";
   fs::create_directories(dir);
   std::vector<std::string> defs = {
-      "-DKSIMG_CELL=\"" + p.cell + "\"", "-DKSIMG_BITS=" + std::to_string(p.bits),
-      "-DKSIMG_ENDIAN=\"" + p.endian + "\"", "-DKSIMG_MACHINE=\"" + uname_machine_prefix(p) + "\""};
-  if (auto compat = compat_machine(p); !compat.empty())
-    defs.push_back("-DKSIMG_MACHINE_COMPAT=\"" + compat + "\"");
+      "-DKSIMG_CELL=\"" + t.label + "\"", "-DKSIMG_BITS=" + std::to_string(t.bits),
+      "-DKSIMG_ENDIAN=\"" + t.endian + "\"", "-DKSIMG_MACHINE=\"" + t.machine + "\""};
+  if (!t.compat_machine.empty()) defs.push_back("-DKSIMG_MACHINE_COMPAT=\"" + t.compat_machine + "\"");
   // The compiler itself by its path, not the kernel build's wrapper first on the runner's PATH:
   // that wrapper runs ccache, which on a compile-and-link falls back to the compiler with an
   // argv[0] that makes gcc look for cc1 next to the wrapper ("cannot execute 'cc1'").
-  auto gcc = subprocess::find_program(p.cross_compile + "gcc");
+  auto gcc = subprocess::find_program(t.cross_compile + "gcc");
   if (!gcc)
-    throw RuntimeError("initramfs: no " + p.cross_compile +
+    throw RuntimeError("initramfs: no " + t.cross_compile +
                        "gcc in PATH: this image's toolchain is incomplete");
   std::vector<std::string> argv = {gcc->string(), "-static", "-O2"};
   argv.insert(argv.end(), defs.begin(), defs.end());
   argv.insert(argv.end(), {init_source(dir).string(), "-o", (dir / "init").string()});
-  c.runner.must(argv, "initramfs: " + p.cross_compile + "gcc -static");
+  c.runner.must(argv, "initramfs: " + t.cross_compile + "gcc -static");
+  if (p.init_abi) rec["abi"] = p.init_abi->abi;
   auto epoch = static_cast<uint32_t>(epoch_from(c.runner.env()));
   std::vector<CpioEntry> entries = {{"dev", S_IFDIR | 0755, "", 0, 0},
                                     {"dev/console", S_IFCHR | 0600, "", 5, 1},

@@ -12,6 +12,9 @@ namespace ksimg::kbuild {
 struct BuildContext;
 struct Plan;
 
+// Where the launcher layer puts userland/init.c in a cell image.
+inline constexpr const char* kInitSource = "/usr/share/ksimg/userland/init.c";
+
 // One member of a newc ("070701") cpio archive.
 struct CpioEntry {
   std::string path;   // without a leading "/", e.g. "init", "dev/console"
@@ -32,7 +35,17 @@ std::string uname_machine_prefix(const Plan& p);
 // its compat ABI ("aarch64" for arm, "x86_64", "ppc64"); empty for 64-bit cells and mips.
 std::string compat_machine(const Plan& p);
 
-// Compiles the init with the cell's gcc, packs it with /dev/console, /proc, /sys and /root,
+// What the init is compiled for and checks: the cell's own ABI, or with --init-abi the compat
+// ABI its recipe offers (label "k6/x86_64:i386", i686-linux-gnu-, 32-bit, machine "i" or the
+// 64-bit kernel's "x86_64").
+struct InitTarget {
+  std::string label, cross_compile;
+  int bits = 0;
+  std::string endian, machine, compat_machine;
+};
+InitTarget init_target(const Plan& p);
+
+// Compiles the init with the cell's gcc (init_target's), packs it with /dev/console, /proc, /sys and /root,
 // and gzips it (`gzip -n -9`) into OUT/initramfs.cpio.gz. Returns "ok" or
 // "skipped: <reason>" (a cell whose toolchain has no libc). rec gets the sizes and the init's
 // compile flags.

@@ -102,8 +102,10 @@ void index_kconfig_text(KconfigIndex& idx, const std::string& text, std::vector<
       for (const auto& c : conds)
         if (!c.empty()) idx.depends[current].push_back(c);
     } else if (std::regex_match(l, m, dep)) {
-      if (!current.empty()) idx.depends[current].push_back(m[1].str());
-      else if (menu_header && !conds.empty()) conds.back() = m[1].str();
+      if (!current.empty())
+        idx.depends[current].push_back(m[1].str());
+      else if (menu_header && !conds.empty())
+        conds.back() = m[1].str();
     } else if (std::regex_match(l, m, if_re)) {
       conds.push_back(m[1].str()), current.clear(), menu_header = false;
     } else if (std::regex_match(l, m, menu_re)) {
@@ -129,7 +131,8 @@ void walk(KconfigIndex& idx, const std::filesystem::path& src, const std::filesy
   if (!text) return;
   index_kconfig_text(idx, *text, conds, [&](std::string p, const std::vector<std::string>& c) {
     for (const char* var : {"$(SRCARCH)", "$SRCARCH", "$(ARCH)", "$ARCH"})
-      for (size_t pos; (pos = p.find(var)) != std::string::npos;) p.replace(pos, std::string(var).size(), srcarch);
+      for (size_t pos; (pos = p.find(var)) != std::string::npos;)
+        p.replace(pos, std::string(var).size(), srcarch);
     walk(idx, src, src / p, c, srcarch, seen);
   });
 }
@@ -142,7 +145,8 @@ KconfigIndex scan_kconfig(const std::filesystem::path& src, const std::string& s
   for (auto it = std::filesystem::recursive_directory_iterator(src, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     auto name = it->path().filename().string();
-    if (name.rfind("Kconfig", 0) == 0 && it->is_regular_file()) index_kconfig_text(all, files::read(it->path()));
+    if (name.rfind("Kconfig", 0) == 0 && it->is_regular_file())
+      index_kconfig_text(all, files::read(it->path()));
   }
   std::set<std::string> seen;
   walk(idx, src, src / "Kconfig", {}, srcarch, seen);  // with enclosing if/menu conditions
@@ -161,8 +165,8 @@ bool setting_holds(const Setting& s, const ConfigMap& final) {
 std::string explain_dropped(const Setting& s, const ConfigMap& final, const KconfigIndex& idx) {
   auto it = final.find(s.symbol);
   std::string got = it == final.end() ? "absent" : it->second == "n" ? "not set" : it->second;
-  std::string msg = "CONFIG_" + s.symbol + " (" + s.origin + ") asked " + s.value + ", the final .config has " +
-                    (got == "absent" ? "no such line" : got);
+  std::string msg = "CONFIG_" + s.symbol + " (" + s.origin + ") asked " + s.value +
+                    ", the final .config has " + (got == "absent" ? "no such line" : got);
   if (!idx.symbols.count(s.symbol)) return msg + "; no Kconfig file of this tree defines it (unknown symbol)";
   auto d = idx.depends.find(s.symbol);
   if (d == idx.depends.end()) return msg + "; it has no dependencies (a choice or a select may override it)";
@@ -172,11 +176,13 @@ std::string explain_dropped(const Setting& s, const ConfigMap& final, const Kcon
     deps += (deps.empty() ? "" : " && ") + std::string("(") + e + ")";
     for (std::sregex_iterator w(e.begin(), e.end(), word), end; w != end; ++w) {
       std::string sym = w->str();
-      auto before = e.find_last_not_of(" \t(", static_cast<size_t>(w->position()) - (w->position() > 0 ? 1 : 0));
+      auto before =
+          e.find_last_not_of(" \t(", static_cast<size_t>(w->position()) - (w->position() > 0 ? 1 : 0));
       bool negated = w->position() > 0 && before != std::string::npos && e[before] == '!';
       if (negated || sym == "y" || sym == "m" || sym == "n" || !idx.symbols.count(sym)) continue;
       auto f = final.find(sym);
-      if (f == final.end() || f->second == "n") missing += (missing.empty() ? "" : ", ") + std::string("CONFIG_") + sym;
+      if (f == final.end() || f->second == "n")
+        missing += (missing.empty() ? "" : ", ") + std::string("CONFIG_") + sym;
     }
   }
   msg += "; it depends on " + deps;

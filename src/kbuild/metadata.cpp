@@ -23,12 +23,16 @@ std::string utc_now() {
 double cpu_seconds_of(bool children) {
   rusage u{};
   getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &u);
-  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 namespace {
-double tenths(double s) { return static_cast<double>(static_cast<long long>(s * 10 + 0.5)) / 10; }
+double tenths(double s) {
+  return static_cast<double>(static_cast<long long>(s * 10 + 0.5)) / 10;
+}
 }  // namespace
 
 double Metadata::cpu_lap() {
@@ -51,8 +55,11 @@ void Metadata::save() {
   files::write_atomic(file_, doc_.dump(2) + "\n");
 }
 
-void Metadata::step(const std::string& name, const std::string& status, double seconds, const std::string& command) {
-  nlohmann::ordered_json s = {{"name", name}, {"status", status}, {"seconds", static_cast<double>(static_cast<long long>(seconds * 10)) / 10},
+void Metadata::step(const std::string& name, const std::string& status, double seconds,
+                    const std::string& command) {
+  nlohmann::ordered_json s = {{"name", name},
+                              {"status", status},
+                              {"seconds", static_cast<double>(static_cast<long long>(seconds * 10)) / 10},
                               {"cpu_seconds", cpu_lap()}};
   if (!command.empty()) s["command"] = command;
   doc_["steps"].push_back(s);

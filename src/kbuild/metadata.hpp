@@ -32,7 +32,7 @@ class Metadata {
   nlohmann::ordered_json doc_;
 };
 
-// "2026-11-24T05:30:00Z" for now.
+// The current UTC time as "2026-11-24T05:30:00Z".
 std::string utc_now();
 
 // User+system CPU seconds of this process (self) or of its waited-for children, their

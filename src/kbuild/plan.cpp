@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "kbuild/initramfs.hpp"
 #include "util/error.hpp"
 
 namespace ksimg::kbuild {
@@ -118,6 +119,72 @@ std::string Plan::wrapper_specs() const {
   return "*self_spec:\n+" + flags + "\n\n";
 }
 
+std::vector<Step> target_steps(const Plan& p, const std::string& t) {
+  auto make = [](const std::string& goal) { return Step{Step::Kind::make, goal, {goal}, {}, {}}; };
+  auto install = [&](const std::string& goal, const std::string& var, const fs::path& dir) {
+    return Step{Step::Kind::make, goal, {goal, var + "=" + dir.string()}, dir, {}};
+  };
+  if (t == "vmlinux" || t == "dtbs") return {make(t)};
+  if (t == "image") return {make(*p.boot_target)};
+  if (t == "modules")
+    return {make("modules"), install("modules_install", "INSTALL_MOD_PATH", p.out / "modules")};
+  if (t == "headers") return {install("headers_install", "INSTALL_HDR_PATH", p.out / "headers")};
+  if (t == "devel")
+    return {make("modules_prepare"),
+            {Step::Kind::devel_tree,
+             "devel",
+             {},
+             {},
+             "the source and build trees' files an out-of-tree module build needs, into " +
+                 (p.out / "devel").string()}};
+  if (t == "initramfs")
+    return {{Step::Kind::initramfs,
+             "initramfs",
+             {},
+             {},
+             init_target(p).cross_compile + "gcc -static -O2 " + kInitSource + ", packed as " +
+                 (p.out / "initramfs.cpio.gz").string()}};
+  throw std::logic_error("target_steps: unknown target " + t);
+}
+
+const char* name(WrapperMode m) {
+  switch (m) {
+    case WrapperMode::script:
+      return "script";
+    case WrapperMode::specs:
+      return "specs";
+    case WrapperMode::specs_and_script:
+      return "specs+script";
+  }
+  return "?";
+}
+
+const char* name(CcacheMode m) {
+  switch (m) {
+    case CcacheMode::off:
+      return "off";
+    case CcacheMode::depend:
+      return "depend";
+    case CcacheMode::missing:
+      return "missing";
+  }
+  return "?";
+}
+
+std::string ConfigSource::name() const {
+  switch (kind) {
+    case Kind::era_defconfig:
+      return "era default defconfig " + defconfig;
+    case Kind::defconfig:
+      return "defconfig " + defconfig;
+    case Kind::boot_config:
+      return "boot-config";
+    case Kind::file:
+      return "config " + file.string();
+  }
+  return "?";
+}
+
 std::vector<std::string> default_targets(bool boot_test) {
   std::vector<std::string> t = {"vmlinux", "image", "modules", "dtbs"};
   if (boot_test) t.push_back("initramfs");
@@ -161,7 +228,7 @@ void apply_quirk(Plan& p, const matrix::Quirk& q, std::string& hostcflags, long 
       p.config_disables.push_back(&q);
       break;
     case matrix::QuirkKind::config_normalize:
-      p.normalize = a.value;
+      p.normalize = a.normalize;
       break;
     case matrix::QuirkKind::patch:
       p.patches.push_back(a.patch);
@@ -196,19 +263,20 @@ void set_config_source(Plan& p, const matrix::Matrix& m, const matrix::Arch& a, 
   if (boot && (o.config || o.defconfig))
     throw UsageError(std::string("--boot-config and ") + (o.config ? "--config" : "--defconfig") +
                      " exclude each other: the boot config brings its own defconfig; drop one");
+  using Kind = ConfigSource::Kind;
   if (o.config) {
-    p.config_source = "config " + o.config->string();
+    p.config_source = {Kind::file, "", *o.config};
   } else if (boot) {
     p.boot = o.boot_config_data ? parse_boot_config(*o.boot_config_data)
                                 : boot_config(m, p.era, p.arch, p.version);
-    p.defconfig = p.boot->defconfig;
-    p.config_source = "boot-config";
+    p.config_source = {Kind::boot_config, p.boot->defconfig, {}};
+  } else if (o.defconfig) {
+    p.config_source = {Kind::defconfig, *o.defconfig, {}};
   } else {
     auto d = a.defconfig.find(p.era);
-    p.defconfig = o.defconfig ? o.defconfig : (d != a.defconfig.end() ? d->second : std::nullopt);
-    if (!p.defconfig)
+    if (d == a.defconfig.end() || !d->second)
       throw UsageError("no default defconfig for " + p.cell + "; pass --defconfig or --config");
-    p.config_source = std::string(o.defconfig ? "defconfig " : "era default defconfig ") + *p.defconfig;
+    p.config_source = {Kind::era_defconfig, *d->second, {}};
   }
 }
 
@@ -222,6 +290,18 @@ long long epoch_from(const std::map<std::string, std::string>& env) {
   } catch (const std::exception&) {
     throw UsageError("SOURCE_DATE_EPOCH=" + it->second + " is not a number of seconds");
   }
+}
+
+const matrix::CompatUserland& require_compat(const matrix::Recipe* recipe, const std::string& cell,
+                                             const std::string& abi) {
+  if (recipe)
+    if (const auto* c = recipe->find_compat(abi)) return *c;
+  std::string have;
+  if (recipe)
+    for (const auto& c : recipe->compat) have += (have.empty() ? "" : ", ") + c.abi;
+  throw UsageError("--init-abi " + abi + ": " + cell + "'s toolchain builds no such userland (" +
+                   (have.empty() ? "no compat ABI" : "compat ABIs: " + have) +
+                   "); drop --init-abi or pick a listed ABI");
 }
 
 Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks, const CellIdentity& id,
@@ -241,10 +321,10 @@ Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks
   p.image_tag = id.image_tag;
   p.gcc = id.recipe->gcc;
   p.libc = id.recipe->libc;
-  p.source_kind = id.recipe->source();
+  if (o.init_abi) p.init_abi = require_compat(id.recipe, p.cell, *o.init_abi);
   set_paths(p, o, env);
   p.jobs = o.jobs > 0 ? o.jobs : cores;
-  p.quirks = matrix::select_quirks(quirks, {p.era, p.arch, p.source_kind, v, p.gcc});
+  p.quirks = matrix::select_quirks(quirks, {p.era, p.arch, id.recipe->source(), v, p.gcc});
   p.wrappers = {{p.cross_compile + "gcc", p.cross_compile + "gcc"},
                 {"kbuild-hostcc", "gcc"},
                 {"kbuild-hostcxx", "g++"}};
@@ -258,6 +338,10 @@ Plan make_plan(const matrix::Matrix& m, const std::vector<matrix::Quirk>& quirks
   if (!hostcflags.empty()) p.make_vars.push_back("HOSTCFLAGS=" + hostcflags);  // one argv element
   set_config_source(p, m, a, o);
   p.targets = resolve_targets(o.targets, a);
+  if (p.init_abi && std::find(p.targets.begin(), p.targets.end(), "initramfs") == p.targets.end())
+    throw UsageError("--init-abi " + p.init_abi->abi +
+                     " chooses the ABI of the initramfs target's /init; add "
+                     "--targets initramfs");
   p.boot_target = a.boot_image.target;
   p.boot_file = a.boot_image.file;
   return p;
@@ -269,7 +353,7 @@ std::string render_plan(const Plan& p, const std::string& source_text) {
     << ", image kernelsmith:" << p.image_tag << ")\n"
     << "source     " << source_text << "\n"
     << "output     " << p.out.string() << " (build dir " << p.build.string() << ")\n"
-    << "config     " << p.config_source << ", normalized with " << p.normalize << "\n";
+    << "config     " << p.config_source.name() << ", normalized with " << name(p.normalize) << "\n";
   if (p.boot)
     s << "boot cfg   " << p.boot->cell << ": " << p.boot->defconfig << ", enable "
       << shell_join(p.boot->enable) << ", disable " << shell_join(p.boot->disable) << "\n";
@@ -281,38 +365,26 @@ std::string render_plan(const Plan& p, const std::string& source_text) {
   s << "environment:\n";
   for (const auto& [k, v] : p.env) s << "  " << k << "=" << shell_quote(v) << "\n";
   s << "config steps:\n";
-  if (p.defconfig)
-    s << "  " << shell_join(p.make_argv("SRC", {*p.defconfig}, false)) << "\n";
+  if (p.config_source.kind != ConfigSource::Kind::file)
+    s << "  " << shell_join(p.make_argv("SRC", {p.config_source.defconfig}, false)) << "\n";
   else
-    s << "  copy " << p.config_source.substr(7) << " to " << (p.build / ".config").string()
-      << "; make listnewconfig; make " << p.normalize << "; report unknown symbols\n";
+    s << "  copy " << p.config_source.file.string() << " to " << (p.build / ".config").string()
+      << "; make listnewconfig; make " << name(p.normalize) << "; report unknown symbols\n";
   for (const auto* q : p.config_enables)
     for (const auto& sym : q->action.symbols) s << "  CONFIG_" << sym << "=y (quirk " << q->id << ")\n";
-  s << "  --enable/--disable/--fragment settings, then make " << p.normalize << "\n";
+  s << "  --enable/--disable/--fragment settings, then make " << name(p.normalize) << "\n";
   for (const auto* q : p.config_disables)
     for (const auto& sym : q->action.symbols)
       s << "  disable CONFIG_" << sym << (q->action.only_if_y ? " if =y" : "") << " (quirk " << q->id
         << ")\n";
   s << "  check that every requested option is in the final .config\n";
   s << "make (SRC = the kernel tree):\n";
-  for (const auto& t : p.targets) {
-    std::vector<std::string> goals = {t};
-    if (t == "image") goals = {*p.boot_target};
-    if (t == "headers") goals = {"headers_install", "INSTALL_HDR_PATH=" + (p.out / "headers").string()};
-    if (t == "devel") goals = {"modules_prepare"};
-    if (t == "initramfs") {
-      s << "  initramfs: " << p.cross_compile
-        << "gcc -static -O2 /usr/share/ksimg/userland/init.c, packed as "
-        << (p.out / "initramfs.cpio.gz").string() << "\n";
-      continue;
-    }
-    s << "  " << shell_join(p.make_argv("SRC", goals)) << "\n";
-    if (t == "modules")
-      s << "  "
-        << shell_join(
-               p.make_argv("SRC", {"modules_install", "INSTALL_MOD_PATH=" + (p.out / "modules").string()}))
-        << "\n";
-  }
+  for (const auto& t : p.targets)
+    for (const auto& step : target_steps(p, t))
+      if (step.kind == Step::Kind::make)
+        s << "  " << shell_join(p.make_argv("SRC", step.goals)) << "\n";
+      else
+        s << "  " << step.label << ": " << step.what << "\n";
   return s.str();
 }
 

@@ -18,7 +18,9 @@ namespace {
 
 volatile std::sig_atomic_t g_cancel = 0;
 
-extern "C" void on_signal(int sig) { g_cancel = sig; }
+extern "C" void on_signal(int sig) {
+  g_cancel = sig;
+}
 
 std::string elapsed(std::chrono::steady_clock::duration d) {
   auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
@@ -36,9 +38,13 @@ void install_signal_handlers() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-int cancel_signal() { return g_cancel; }
+int cancel_signal() {
+  return g_cancel;
+}
 
-void reset_cancel() { g_cancel = 0; }
+void reset_cancel() {
+  g_cancel = 0;
+}
 
 void check_cancel() {
   if (g_cancel) throw Killed(g_cancel);

@@ -32,7 +32,8 @@ std::optional<fs::path> default_source(const BuildOptions& o) {
 std::string stamp_of(const fs::path& f) {
   struct stat st {};
   if (::stat(f.c_str(), &st) != 0) throw UsageError(errno_text("cannot read the source", f.string()));
-  return fs::absolute(f).string() + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtime) + "\n";
+  return fs::absolute(f).string() + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtime) +
+         "\n";
 }
 
 fs::path single_top(const fs::path& dir) {
@@ -40,8 +41,8 @@ fs::path single_top(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path());
   if (entries.size() == 1 && fs::is_directory(entries[0])) return entries[0];
   if (fs::exists(dir / "Makefile")) return dir;
-  throw IntegrityError("the tarball holds no single kernel directory (found " + std::to_string(entries.size()) +
-                       " entries at its top)");
+  throw IntegrityError("the tarball holds no single kernel directory (found " +
+                       std::to_string(entries.size()) + " entries at its top)");
 }
 
 fs::path extract(const fs::path& tarball, const Plan& p, Runner& r) {
@@ -69,7 +70,8 @@ fs::path extract(const fs::path& tarball, const Plan& p, Runner& r) {
 std::string fetch_text(const std::string& url, Runner& r) {
   auto res = subprocess::run({"curl", "-fsSL", "--retry", "3", url});
   r.note("$ curl -fsSL " + url + " -> exit " + std::to_string(res.status));
-  if (!res.ok()) throw RuntimeError("cannot download " + url + ": " + subprocess::describe_failure({"curl"}, res));
+  if (!res.ok())
+    throw RuntimeError("cannot download " + url + ": " + subprocess::describe_failure({"curl"}, res));
   return res.out;
 }
 
@@ -102,7 +104,8 @@ Source download(const BuildOptions& o, const Plan& p, Runner& r, const std::stri
     } else {
       auto sums = parse_sha256sums(fetch_text(sums_url(mirror, e), r));
       auto h = find_sha256(sums, e.name);
-      if (!h) throw IntegrityError(sums_url(mirror, e) + " lists no sha256 for " + e.name + "; pass --sha256");
+      if (!h)
+        throw IntegrityError(sums_url(mirror, e) + " lists no sha256 for " + e.name + "; pass --sha256");
       want = *h;
     }
     try {
@@ -127,11 +130,12 @@ std::string sha256_file(const fs::path& f) {
 
 void check_version(const fs::path& tree, const matrix::Version& v) {
   auto mk = files::read_if_exists(tree / "Makefile");
-  if (!mk) throw UsageError(tree.string() + " has no top-level Makefile; --source must be a Linux kernel tree");
+  if (!mk)
+    throw UsageError(tree.string() + " has no top-level Makefile; --source must be a Linux kernel tree");
   auto have = matrix::parse_makefile_version(*mk, (tree / "Makefile").string());
   if (!same_version(have, v))
-    throw UsageError("the source is Linux " + have.str() + " (" + (tree / "Makefile").string() + ") but " + v.str() +
-                     " was requested; pass the matching version or source");
+    throw UsageError("the source is Linux " + have.str() + " (" + (tree / "Makefile").string() + ") but " +
+                     v.str() + " was requested; pass the matching version or source");
 }
 
 void check_clean(const fs::path& tree) {

@@ -20,7 +20,8 @@ std::string tuxmake_arch(const std::string& arch);
 // Adds the TuxMake keys to `doc` (kbuild's metadata, with targets, artifacts, toolchain,
 // image, make and config filled in) for the output directory `out`. `kernel`: the boot image's
 // file name in `out` when one was built ("": vmlinux, when built).
-void add_tuxmake_keys(nlohmann::ordered_json& doc, const std::filesystem::path& out, const std::string& kernel);
+void add_tuxmake_keys(nlohmann::ordered_json& doc, const std::filesystem::path& out,
+                      const std::string& kernel);
 
 // Packs OUT/modules into OUT/modules.tar.xz (when there), then adds the keys to the metadata.
 void tuxmake_metadata(BuildContext& c);

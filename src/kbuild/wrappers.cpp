@@ -70,7 +70,7 @@ std::map<std::string, std::string> prepare_wrappers(Plan& p) {
     ccache = subprocess::find_program("ccache").has_value();
     if (!ccache) log::warn("a ccache dir is set but this image has no ccache; building without it");
   }
-  p.ccache_mode = !p.ccache_dir ? "off" : ccache ? "depend" : "missing";
+  p.ccache_mode = !p.ccache_dir ? CcacheMode::off : ccache ? CcacheMode::depend : CcacheMode::missing;
   std::string specs = p.wrapper_specs();
   if (!specs.empty()) {
     files::write_atomic(p.specs_file(), specs);
@@ -98,7 +98,9 @@ std::map<std::string, std::string> prepare_wrappers(Plan& p) {
     point_at_compiler(p, p.wrapper_dir / w.name, real->string(), ccache);
     ++by_specs;
   }
-  p.wrapper_mode = by_specs == 0 ? "script" : by_specs == wrapped ? "specs" : "specs+script";
+  p.wrapper_mode = by_specs == 0         ? WrapperMode::script
+                   : by_specs == wrapped ? WrapperMode::specs
+                                         : WrapperMode::specs_and_script;
   std::map<std::string, std::string> env = p.env;
   const char* path = std::getenv("PATH");
   env["PATH"] = p.wrapper_dir.string() + ":" + (path ? path : "/usr/bin:/bin");

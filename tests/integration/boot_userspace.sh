@@ -9,7 +9,8 @@
 # command line carrying the appended argument), an /init the kernel cannot execute
 # (init-failed, error -8 named as an exec format error, exit 1), --no-initramfs (root-fs),
 # and the bad-input lines (missing file, a tar, an invalid regex, --expect without an
-# initramfs, --init-from-cell of another era or with --initramfs: exit 2, metadata.json untouched).
+# initramfs, --init-from-cell of another era or with --initramfs, --init-abi the cell does not
+# offer or without --init-from-cell: exit 2, metadata.json untouched).
 # Skips (77) when a tool, the qemu or the Debian archive is unavailable.
 set -euo pipefail
 : "${KSIMG_BUILD_DIR:?}"
@@ -93,6 +94,9 @@ bad_input "expect needs an initramfs" --no-initramfs --expect login
 bad_input "the init must come from the kernel's era (k4/mipsel)" --init-from-cell k6/mipsel
 bad_input "init-from-cell excludes --initramfs" --init-from-cell k4/mipsel --initramfs "$T/user.cpio.gz"
 bad_input "of a known arch" --init-from-cell k4/sparc
+bad_input "k4/mipsel's toolchain builds no such userland (no compat ABI)" --init-from-cell k4/mipsel --init-abi i386
+bad_input "compat ABIs: i386" --init-from-cell k4/x86_64 --init-abi x32
+bad_input "init-abi requires --init-from-cell" --init-abi i386
 cmp -s "$M" "$T/meta.before" || fail "a refused boot-test changed metadata.json"
 ok "bad --initramfs/--expect/--init-from-cell input: one line each, exit 2, metadata.json untouched"
 echo "boot_userspace: PASS: $CHECKS checks"

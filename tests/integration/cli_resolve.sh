@@ -23,7 +23,7 @@ expect_usage() {  # expect_usage NEEDLE CMD... : exit 2, one stderr line contain
   checks=$((checks + 1))
 }
 
-# The issue's headline: 3.18.140 on mipsel is k3, and it says why.
+# The headline case: 3.18.140 on mipsel is k3, and resolve says why.
 expect headline "$KSIMG" resolve 3.18.140 --arch mipsel
 grep -qE '^era +k3 \(3\.0 <= 3\.18\.140 < 4\.0\)' "$T/out" || fail "era line: $(cat "$T/out")"
 grep -qE '^image +kernelsmith:k3-mipsel$' "$T/out" || fail "image line"
@@ -58,7 +58,13 @@ jq -e '.version == "2.6.39.4" and .era == "k2.6"' "$T/out" >/dev/null || fail "2
 expect matrix "$KSIMG" matrix --json
 [ "$(jq length "$T/out")" = 52 ] || fail "want 52 cells"
 [ "$(jq '[.[] | select(.status == "unsupported")] | length' "$T/out")" = 8 ] || fail "want 8 unsupported"
+[ "$(jq '[.[] | select(.hosts == ["linux/amd64", "linux/arm64"])] | length' "$T/out")" = 21 ] ||
+  fail "want 21 cells with an arm64 host"
+jq -e '.[] | select(.cell == "k3/mipsel") | .arm64_unavailable == "Bootlin'"'"'s SDKs are built for x86_64 hosts only"' \
+  "$T/out" >/dev/null || fail "k3/mipsel: no reason for the missing arm64 host"
 expect matrix-text "$KSIMG" matrix --era k4
+grep -qE '^k4/powerpc64 .* amd64 \[[0-9]\] +supported' "$T/out" || fail "k4/powerpc64 hosts column"
+grep -qE '^\[[0-9]\] no arm64 host: bullseye builds gcc-10-powerpc64-linux-gnu' "$T/out" || fail "hosts footnote"
 grep -qE '^k4/mipsel +kernelsmith:k4-mipsel +debian +debian-bullseye-gcc10-mipsel +10\.2\.1 +2\.35\.2' "$T/out" || fail "matrix row"
 
 # Bad input: one line, exit 2, names the problem and the choices.

@@ -8,7 +8,9 @@
 # config (source boot-config, the boot config used, every boot option in .config) and boot
 # record (passed, banner, marker, log). Both build the initramfs target too and boot to
 # userspace: the init compiled by the cell's gcc prints its KSIMG-USERSPACE-OK marker (verdict
-# userspace: 64-bit little-endian userland on arm64 and x86_64). Then the failure path: a boot that cannot reach the
+# userspace: 64-bit little-endian userland on arm64 and x86_64), and the x86_64 kernel also runs
+# the i386 init its image's i686 compiler builds (`boot-test --init-from-cell k6/x86_64
+# --init-abi i386`: the compat ABI through IA32_EMULATION). Then the failure path: a boot that cannot reach the
 # marker exits 5 with metadata.json saying so. Prints each build's duration.
 # Skips (77) when a tool, a qemu or the Debian archive is unavailable.
 set -euo pipefail
@@ -68,6 +70,19 @@ cells=${KSIMG_BOOT_CELLS:-"k4/arm64 k6/x86_64"}
 [[ " $cells " == *" k4/arm64 "* ]] && boot_cell k4 arm64 5.10.223 vmlinux,image,initramfs
 [[ " $cells " == *" k6/x86_64 "* ]] || { echo "kbuild_boot: $checks checks passed (cells: $cells)"; exit 0; }
 boot_cell k6 x86_64 6.1.176 vmlinux,image,initramfs
+
+# The compat ABI no cell of its own builds: the same x86_64 kernel runs an i386 init, compiled by
+# the k6/x86_64 image's i686-linux-gnu-gcc (--init-abi i386), through IA32_EMULATION.
+"$KSIMG" boot-test "$T/out-x86_64" --init-from-cell k6/x86_64 --init-abi i386 --lock "$KSIMG_SRC/ksimg.lock.json" \
+  --layout "$T/oci" --json >"$T/i386.json" 2>"$T/i386.err" \
+  || { tail -30 "$T/i386.err" >&2; fail "k6/x86_64 <- i386: boot-test --init-from-cell k6/x86_64 --init-abi i386"; }
+jq -e '.verdict == "userspace" and (.marker | startswith("KSIMG-USERSPACE-OK k6/x86_64:i386 6.1.176 "))
+       and (.marker | test(" bits=32 ")) and (.marker | endswith("exec=ok"))' "$T/i386.json" >/dev/null \
+  || fail "k6/x86_64 <- i386: $(cat "$T/i386.json")"
+I="$T/out-x86_64/init-k6-x86_64-i386"
+jq -e '.targets.initramfs.abi == "i386"' "$I/metadata.json" >/dev/null || fail "i386 init: no abi in its metadata.json"
+checks=$((checks + 2))
+echo "kbuild_boot: k6/x86_64 <- i386: $(jq -r .marker "$T/i386.json")"
 
 # The boot fails although the build is fine -> exit 5, metadata.json keeps the build and records
 # the boot. The same command again (an incremental no-op) with a qemu on PATH that dies at once.

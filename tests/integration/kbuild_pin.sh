@@ -13,26 +13,20 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=registry_lib.bash
 source "$HERE/registry_lib.bash"
-command -v podman >/dev/null || { echo "SKIP: podman is not installed"; exit 77; }
+need_tools podman
 KBUILD_BIN=${KSIMG_KBUILD:-$KSIMG_BUILD_DIR/kbuild}
-[ -x "$KBUILD_BIN" ] || { echo "SKIP: no $KBUILD_BIN (build the kbuild target)"; exit 77; }
+[ -x "$KBUILD_BIN" ] || skip "no $KBUILD_BIN (build the kbuild target)"
 
-T="$KSIMG_TESTS_TMP/kbuild_pin"
-rm -rf "$T" && mkdir -p "$T/tree" "$T/img/usr/local/bin" "$T/empty"
-cd "$T"
-S=$(mktemp -d /tmp/ksp.XXXXXX)   # podman storage: a short path
-cleanup_pin() { podman rmi -af >/dev/null 2>&1 || true; rm -rf "$S"; cleanup; }
-trap cleanup_pin EXIT
-export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
-printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/g"\nrunroot = "%s/r"\n' "$S" "$S" >"$S/storage.conf"
-export CONTAINERS_STORAGE_CONF="$S/storage.conf"
+scratch kbuild_pin
+mkdir -p "$T/tree" "$T/img/usr/local/bin" "$T/empty"
+podman_storage
 
 # The stand-in image and its push: the lock pins the pushed digest.
 cp "$KBUILD_BIN" "$T/img/usr/local/bin/kbuild"
 "$KSIMG" -q image build --layer "$T/img" --tag k4-mipsel --layout "$T/oci" --cmd kbuild \
   --env PATH=/usr/local/bin:/usr/bin:/bin --env KSIMG_ERA=k4 --env KSIMG_ARCH=mipsel \
   --env KSIMG_RECIPE=debian-bullseye-gcc10-mipsel --label org.kernelsmith.cell=k4/mipsel >/dev/null
-D=$(layout_digest "$T/oci" k4-mipsel)
+D=$(tag_digest "$T/oci" k4-mipsel)
 REG=$(start_registry "$T/reg")
 export KSIMG_IMAGES_LOCK="$T/images.lock.json"
 "$KSIMG" -q push --tag k4-mipsel --to "127.0.0.1:$REG/cells" --layout "$T/oci" >/dev/null
@@ -64,7 +58,7 @@ ok "a second run uses the stored pinned image without pulling"
 
 # A pin is a digest, not a host: the registry stops, podman forgets the image, and the layout
 # that was pushed from still holds the digest: kbuild runs from it without contacting anything.
-while read -r p; do kill "$p" 2>/dev/null || true; done <"$PIDFILE"
+stop_tracked
 podman rmi -af >/dev/null 2>&1 || true
 curl -sf --max-time 2 "http://127.0.0.1:$REG/v2/" >/dev/null && fail "the registry is still up"
 k3=(kbuild 5.10.223 --arch mipsel --source "$T/tree" --layout "$T/oci" -o "$T/out" --dry-run)

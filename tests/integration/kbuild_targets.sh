@@ -73,6 +73,22 @@ FAKE_DTBS="arm/versatile-pb.dtb arm/versatile-ab.dtb" build armel 6.12.107 "$out
 [ "$(jq -r .artifacts.dtbs.count "$out/metadata.json")" = 2 ] || fail "armel: artifacts.dtbs $(jq -c .artifacts.dtbs "$out/metadata.json")"
 ok "armel 6.12: 2 device trees under dtbs/arm/"
 
+# The devel target, and --dry-run against the build: the plan lists the make goals the build
+# then runs, in the same order (both come from target_steps), and the devel tree is made after
+# modules_prepare.
+targets=vmlinux,image,modules,dtbs,headers,devel
+out=$T/out-devel
+build armel 5.10.223 "$out.plan" --defconfig tinyconfig --targets "$targets" --dry-run \
+  || fail "devel --dry-run: $(tail -3 "$out.plan.log")"
+planned=$(sed -n '/^make (SRC/,$p' "$out.plan.log" | awk '/^  make /{for (i = 1; i < NF; i++) if ($i ~ /^-j/) print $(i + 1)}')
+build armel 5.10.223 "$out" --defconfig tinyconfig --targets "$targets" || fail "devel: $(tail -3 "$out.log")"
+ran=$(grep -vE 'config$' "$out/build/fake-make.log")
+[ -n "$planned" ] && [ "$planned" = "$ran" ] || fail "the plan's make goals ($(echo $planned)) are not the ones run ($(echo $ran))"
+grep -q "^  devel: " "$out.plan.log" || fail "the plan does not show the devel tree step: $(cat "$out.plan.log")"
+[ "$(jq -r .targets.devel.status "$out/metadata.json")" = ok ] || fail "devel: $(jq -c .targets.devel "$out/metadata.json")"
+[ "$(jq -r .cell "$out/devel/kbuild-devel.json")" = k4/armel ] || fail "no devel tree: $(ls "$out/devel" 2>&1)"
+ok "armel 5.10: --dry-run lists the goals the build runs ($(echo $ran)); devel tree after modules_prepare"
+
 # An unexpected failure in a collection step: OUT/dtbs.partial cannot be removed (immutable).
 out=$T/out-broken
 mkdir -p "$out/dtbs.partial" && touch "$out/dtbs.partial/x"

@@ -71,8 +71,8 @@ TEST_CASE("plan with --boot-config: the boot defconfig, config source boot-confi
   auto p = boot_plan("k4", "mipsel", mipsel_recipe, o);
   auto want = boot_config(matrix::builtin(), "k4", "mipsel", matrix::parse_version("5.10.223"));
   REQUIRE(p.boot.has_value());
-  CHECK(p.config_source == "boot-config");
-  CHECK(p.defconfig == want.defconfig);
+  CHECK(p.config_source.name() == "boot-config");
+  CHECK(p.config_source.defconfig == want.defconfig);
   CHECK(p.boot->enable == want.enable);
   auto text = render_plan(p, "/src");
   CHECK(text.find("config     boot-config") != std::string::npos);
@@ -84,7 +84,7 @@ TEST_CASE("plan with --boot-config-data uses the host's values over the built-in
   o.boot_config = true;
   o.boot_config_data = boot_config_json({"k4/mipsel", "tinyconfig", {"MIPS_MALTA"}, {"MODULES"}});
   auto p = boot_plan("k4", "mipsel", mipsel_recipe, o);
-  CHECK(p.defconfig == "tinyconfig");
+  CHECK(p.config_source.defconfig == "tinyconfig");
   CHECK(p.boot->enable == std::vector<std::string>{"MIPS_MALTA"});
   CHECK(p.boot->disable == std::vector<std::string>{"MODULES"});
 }

@@ -9,6 +9,7 @@
 #include "kbuild/initramfs.hpp"
 #include "kbuild/plan.hpp"
 #include "matrix/data.hpp"
+#include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/tempdir.hpp"
 
@@ -17,12 +18,14 @@ using namespace ksimg::kbuild;
 
 namespace {
 
-Plan plan_for(const char* era, const char* arch, const char* recipe, std::vector<std::string> targets = {}) {
+Plan plan_for(const char* era, const char* arch, const char* recipe, std::vector<std::string> targets = {},
+              std::optional<std::string> init_abi = std::nullopt) {
   const auto& m = matrix::builtin();
   auto id = identify(m, {{"KSIMG_ERA", era}, {"KSIMG_ARCH", arch}, {"KSIMG_RECIPE", recipe}});
   BuildOptions o;
   o.version = era == std::string("k4") ? "5.10.223" : "6.1.176";
   o.targets = std::move(targets);
+  o.init_abi = std::move(init_abi);
   return make_plan(m, matrix::builtin_quirks(), id, o, matrix::parse_version(o.version), {}, 2);
 }
 
@@ -98,4 +101,45 @@ TEST_CASE("initramfs target: alone it needs no vmlinux, the plan knows the libc,
   REQUIRE(files.count("userland/init.c") == 1);
   CHECK(files.at("userland/init.c").find("KSIMG-USERSPACE-OK") != std::string::npos);
   CHECK(matrix::read_data_dir(KSIMG_SRC_DIR).at("userland/init.c") == files.at("userland/init.c"));
+}
+
+TEST_CASE("--init-abi: the x86_64 cells' i386 userland, checked against the recipe and the targets") {
+  for (auto [era, recipe] :
+       {std::pair{"k4", "debian-bullseye-gcc10-x86_64"}, {"k6", "debian-trixie-gcc13-x86_64"}}) {
+    auto p = plan_for(era, "x86_64", recipe, {"initramfs"}, "i386");
+    REQUIRE(p.init_abi.has_value());
+    CHECK(p.init_abi->triple == "i686-linux-gnu");
+    CHECK(p.init_abi->libc.rfind("glibc ", 0) == 0);
+    auto t = init_target(p);
+    CHECK(t.label == std::string(era) + "/x86_64:i386");
+    CHECK(t.cross_compile == "i686-linux-gnu-");
+    CHECK(t.bits == 32);
+    CHECK(t.endian == "little");
+    CHECK(t.machine == "i");  // i386 .. i686 under linux32
+    CHECK(t.compat_machine == "x86_64");
+    // Without --init-abi the init is the cell's own.
+    auto own = init_target(plan_for(era, "x86_64", recipe, {"initramfs"}));
+    CHECK(own.cross_compile == "x86_64-linux-gnu-");
+    CHECK(own.bits == 64);
+  }
+  CHECK_THROWS_WITH_AS(plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel", {"initramfs"}, "i386"),
+                       doctest::Contains("k4/mipsel's toolchain builds no such userland (no compat ABI)"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(plan_for("k6", "x86_64", "debian-trixie-gcc13-x86_64", {"initramfs"}, "x32"),
+                       doctest::Contains("compat ABIs: i386"), UsageError);
+  CHECK_THROWS_WITH_AS(plan_for("k6", "x86_64", "debian-trixie-gcc13-x86_64", {"vmlinux"}, "i386"),
+                       doctest::Contains("add --targets initramfs"), UsageError);
+}
+
+TEST_CASE("every compat userland a recipe lists has init checks in kbuild") {
+  int n = 0;
+  for (const auto& [name, r] : matrix::builtin().recipes)
+    for (const auto& c : r.compat) {
+      INFO(name << " compat " << c.abi);
+      CHECK(c.abi == "i386");  // compat_target knows i386; a new ABI needs its checks there
+      CHECK(!c.triple.empty());
+      CHECK(c.libc.rfind("glibc ", 0) == 0);
+      ++n;
+    }
+  CHECK(n == 2);  // the bullseye and trixie x86_64 recipes
 }

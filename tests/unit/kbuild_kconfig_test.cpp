@@ -10,7 +10,8 @@ using namespace ksimg;
 using namespace ksimg::kbuild;
 
 TEST_CASE("parse_config reads set, module, string and not-set lines") {
-  auto m = parse_config("#\n# comment\nCONFIG_A=y\nCONFIG_B=m\nCONFIG_S=\"x y\"\n# CONFIG_C is not set\nCONFIG_N=0x10\n");
+  auto m = parse_config(
+      "#\n# comment\nCONFIG_A=y\nCONFIG_B=m\nCONFIG_S=\"x y\"\n# CONFIG_C is not set\nCONFIG_N=0x10\n");
   CHECK(m.at("A") == "y");
   CHECK(m.at("B") == "m");
   CHECK(m.at("S") == "\"x y\"");
@@ -25,7 +26,8 @@ TEST_CASE("parse_fragment accepts config lines and rejects anything else with FI
   CHECK(s[1].symbol == "B");
   CHECK(s[1].value == "n");
   CHECK(s[1].origin == "frag:4");
-  CHECK_THROWS_WITH_AS(parse_fragment("CONFIG_A=y\nA=y\n", "f.cfg"), doctest::Contains("f.cfg:2"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_fragment("CONFIG_A=y\nA=y\n", "f.cfg"), doctest::Contains("f.cfg:2"),
+                       UsageError);
 }
 
 TEST_CASE("merge_settings replaces earlier lines and the last setting wins") {
@@ -73,7 +75,9 @@ TEST_CASE("Kconfig index: enclosing if and menu conditions reach sourced files")
   index_kconfig_text(idx,
                      "config BLOCK\n\tbool\nif BLOCK\nsource \"fs/ext4/Kconfig\"\nendif\nmenu \"Net\"\n"
                      "\tdepends on NET\nconfig TCP\n\tbool\nendmenu\nconfig LATE\n\tbool\n",
-                     {}, [&](std::string p, const std::vector<std::string>& c) { sourced.push_back({p, c}); });
+                     {}, [&](std::string p, const std::vector<std::string>& c) {
+                       sourced.push_back({p, c});
+                     });
   REQUIRE(sourced.size() == 1);
   CHECK(sourced[0].first == "fs/ext4/Kconfig");
   CHECK(sourced[0].second == std::vector<std::string>{"BLOCK"});

@@ -27,11 +27,14 @@ Plan plan_for(const char* era, const char* arch, const char* recipe, const char*
   return make_plan(m, matrix::builtin_quirks(), id, o, matrix::parse_version(version), env, 4);
 }
 
-bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 }  // namespace
 
-TEST_CASE("plan for k4/mipsel 5.10: wrappers as CC/HOSTCC, hermetic env, malta_defconfig, vmlinux only image") {
+TEST_CASE(
+    "plan for k4/mipsel 5.10: wrappers as CC/HOSTCC, hermetic env, malta_defconfig, vmlinux only image") {
   auto p = plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel", "5.10.223");
   CHECK(p.cross_compile == "mipsel-linux-gnu-");
   CHECK(has(p.make_vars, "ARCH=mips"));
@@ -40,12 +43,14 @@ TEST_CASE("plan for k4/mipsel 5.10: wrappers as CC/HOSTCC, hermetic env, malta_d
   CHECK(p.wrapper_flags == std::vector<std::string>{"-Wno-error"});
   CHECK(p.env.at("KBUILD_BUILD_TIMESTAMP") == "Tue Jan  1 00:00:00 UTC 1980");
   CHECK(p.env.at("KBUILD_BUILD_USER") == "kernelsmith");
-  CHECK(p.defconfig == "malta_defconfig");
-  CHECK(p.normalize == "olddefconfig");
+  CHECK(p.config_source.kind == ConfigSource::Kind::era_defconfig);
+  CHECK(p.config_source.name() == "era default defconfig malta_defconfig");
+  CHECK(p.normalize == matrix::Normalize::olddefconfig);
   CHECK(p.targets == std::vector<std::string>{"vmlinux", "modules", "dtbs"});  // mips: no extra boot image
   CHECK(p.jobs == 4);
   CHECK(p.config_enables.size() == 1);
-  CHECK(std::none_of(p.make_vars.begin(), p.make_vars.end(), [](auto& v) { return v.rfind("HOSTCFLAGS=", 0) == 0; }));
+  CHECK(std::none_of(p.make_vars.begin(), p.make_vars.end(),
+                     [](auto& v) { return v.rfind("HOSTCFLAGS=", 0) == 0; }));
   auto argv = p.make_argv("/src", {"vmlinux"});
   CHECK(argv[0] == "make");
   CHECK(argv[3] == "O=/out/build");
@@ -58,15 +63,18 @@ TEST_CASE("plan for k4/mipsel 5.10: wrappers as CC/HOSTCC, hermetic env, malta_d
 
 TEST_CASE("plan for k3: HOSTCFLAGS restated as one argv element") {
   auto p = plan_for("k3", "mipsel", "bootlin-2018.02-1-mipsel", "3.18.140");
-  auto it = std::find_if(p.make_vars.begin(), p.make_vars.end(), [](auto& v) { return v.rfind("HOSTCFLAGS=", 0) == 0; });
+  auto it = std::find_if(p.make_vars.begin(), p.make_vars.end(),
+                         [](auto& v) { return v.rfind("HOSTCFLAGS=", 0) == 0; });
   REQUIRE(it != p.make_vars.end());
-  CHECK(*it == "HOSTCFLAGS=-Wall -Wmissing-prototypes -Wstrict-prototypes -O2 -fomit-frame-pointer -std=gnu89 -fcommon");
+  CHECK(*it ==
+        "HOSTCFLAGS=-Wall -Wmissing-prototypes -Wstrict-prototypes -O2 -fomit-frame-pointer -std=gnu89 "
+        "-fcommon");
 }
 
 TEST_CASE("plan for k2.6: nopedantic, oldconfig, patches (gcc 4.4.7: no shim, no gnu89)") {
   auto p = plan_for("k2.6", "mipsel", "ko-gcc4.4.7-mipsel", "2.6.31");
   CHECK(has(p.make_vars, "KBUILD_NOPEDANTIC=1"));
-  CHECK(p.normalize == "oldconfig");
+  CHECK(p.normalize == matrix::Normalize::oldconfig);
   CHECK(p.patches == std::vector<std::string>{"timeconst_defined_array"});
   CHECK_FALSE(has(p.make_vars, "KCFLAGS=-fgnu89-inline"));
 }
@@ -84,29 +92,66 @@ TEST_CASE("plan targets: boot image per arch, explicit lists, unknown target") {
                        doctest::Contains("unknown target"), UsageError);
 }
 
+TEST_CASE("target steps: one list for --dry-run and the build, install dirs emptied first") {
+  BuildOptions o;
+  o.targets = all_targets();
+  auto p = plan_for("k4", "armel", "debian-bullseye-gcc10-armel", "5.10.223", o);
+  auto modules = target_steps(p, "modules");
+  REQUIRE(modules.size() == 2);
+  CHECK(modules[0].label == "modules");
+  CHECK(modules[1].goals == std::vector<std::string>{"modules_install", "INSTALL_MOD_PATH=/out/modules"});
+  CHECK(modules[1].fresh_dir == std::filesystem::path("/out/modules"));
+  CHECK(target_steps(p, "image")[0].goals == std::vector<std::string>{"zImage"});
+  CHECK(target_steps(p, "devel")[1].kind == Step::Kind::devel_tree);
+  CHECK(target_steps(p, "initramfs")[0].kind == Step::Kind::initramfs);
+  auto make = [&](std::vector<std::string> goals) {
+    return "  " + shell_join(p.make_argv("SRC", goals)) + "\n";
+  };
+  std::string want =
+      "make (SRC = the kernel tree):\n" + make({"vmlinux"}) + make({"zImage"}) + make({"modules"}) +
+      make({"modules_install", "INSTALL_MOD_PATH=/out/modules"}) + make({"dtbs"}) +
+      make({"headers_install", "INSTALL_HDR_PATH=/out/headers"}) + make({"modules_prepare"}) +
+      "  devel: the source and build trees' files an out-of-tree module build needs, into "
+      "/out/devel\n"
+      "  initramfs: arm-linux-gnueabi-gcc -static -O2 /usr/share/ksimg/userland/init.c, packed "
+      "as /out/initramfs.cpio.gz\n";
+  auto text = render_plan(p, "/src");
+  REQUIRE(text.size() > want.size());
+  CHECK(text.substr(text.size() - want.size()) == want);
+  CHECK(text.find("config     era default defconfig versatile_defconfig, normalized with olddefconfig\n") !=
+        std::string::npos);
+}
+
 TEST_CASE("plan config source, jobs, ccache from env, bad SOURCE_DATE_EPOCH") {
   BuildOptions o;
   o.config = "/cfg/my.config";
   o.jobs = 7;
-  auto p = plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel", "5.10.223", o,
-                    {{"CCACHE_DIR", "/ccache"}});
-  CHECK(p.config_source == "config /cfg/my.config");
-  CHECK_FALSE(p.defconfig.has_value());
+  auto p =
+      plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel", "5.10.223", o, {{"CCACHE_DIR", "/ccache"}});
+  CHECK(p.config_source.name() == "config /cfg/my.config");
+  CHECK(p.config_source.kind == ConfigSource::Kind::file);
   CHECK(p.jobs == 7);
   CHECK(p.ccache_dir == std::filesystem::path("/ccache"));
   o.defconfig = "tinyconfig";
   CHECK_THROWS_AS(plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel", "5.10.223", o), UsageError);
-  CHECK_THROWS_WITH_AS(plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel", "5.10.223", {}, {{"SOURCE_DATE_EPOCH", "x"}}),
-                       doctest::Contains("SOURCE_DATE_EPOCH"), UsageError);
+  o.config.reset();
+  auto d = plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel", "5.10.223", o);
+  CHECK(d.config_source.name() == "defconfig tinyconfig");
+  CHECK(render_plan(d, "/src").find("  copy ") == std::string::npos);
+  CHECK_THROWS_WITH_AS(
+      plan_for("k4", "mipsel", "debian-bullseye-gcc10-mipsel", "5.10.223", {}, {{"SOURCE_DATE_EPOCH", "x"}}),
+      doctest::Contains("SOURCE_DATE_EPOCH"), UsageError);
   CHECK(available_cores() >= 1);
-  CHECK(shell_join({"make", "HOSTCFLAGS=-O2 -fcommon", "it's"}) == "make 'HOSTCFLAGS=-O2 -fcommon' 'it'\\''s'");
+  CHECK(shell_join({"make", "HOSTCFLAGS=-O2 -fcommon", "it's"}) ==
+        "make 'HOSTCFLAGS=-O2 -fcommon' 'it'\\''s'");
 }
 
 TEST_CASE("runner logs output, keeps the tail and first error, and forwards a cancel") {
   TempDir t("kbuild-runner");
   Runner r(t / "build.log", {{"KB_TEST", "yes"}});
   // stdout and stderr are separate pipes: the sleep orders the last line after the error line.
-  CHECK(r.run({"sh", "-c", "echo one; echo \"x.c:1: error: boom\" >&2; sleep 0.3; echo $KB_TEST; exit 3"}, "t") == 3);
+  CHECK(r.run({"sh", "-c", "echo one; echo \"x.c:1: error: boom\" >&2; sleep 0.3; echo $KB_TEST; exit 3"},
+              "t") == 3);
   CHECK(r.first_error() == "x.c:1: error: boom");
   CHECK(r.tail(1) == "yes\n");
   auto log = files::read(t / "build.log");

@@ -55,7 +55,7 @@ TEST_CASE("wrapper specs: self_spec appends the wrapper flags, nothing when a fl
   auto p = k4_plan();
   CHECK(p.wrapper_specs() == "*self_spec:\n+ -Wno-error\n\n");
   CHECK(p.specs_file() == fs::path("/out/build/.kbuild/wrapper.specs"));
-  CHECK(p.wrapper_mode == "script");  // until prepare_wrappers probed the compilers
+  CHECK(p.wrapper_mode == WrapperMode::script);  // until prepare_wrappers probed the compilers
   p.wrapper_flags.push_back("-DX=a b");
   CHECK(p.wrapper_specs().empty());
   p.wrapper_flags = {"-D%x"};
@@ -70,7 +70,7 @@ TEST_CASE("wrapper specs: the host gcc honours them and a -Werror compile still 
   TempDir t("kw");
   auto p = host_only_plan(t.path());
   auto env = prepare_wrappers(p);
-  CHECK(p.wrapper_mode == "specs");
+  CHECK(p.wrapper_mode == WrapperMode::specs);
   CHECK(files::read(p.specs_file()) == "*self_spec:\n+ -Wno-error\n\n");
   CHECK(files::read(p.wrapper_dir / "kbuild-hostcc").find("\"$@\" -Wno-error") != std::string::npos);
   std::string hostcc = p.make_vars[1].substr(7);
@@ -99,7 +99,7 @@ TEST_CASE("wrapper specs: a driver that ignores the specs file keeps the wrapper
   PathScope path((t.path() / "fakebin").string() + ":/usr/bin:/bin");
   auto p = host_only_plan(t.path());
   prepare_wrappers(p);
-  CHECK(p.wrapper_mode == "script");
+  CHECK(p.wrapper_mode == WrapperMode::script);
   CHECK(p.make_vars[1] == "HOSTCC=" + (p.wrapper_dir / "kbuild-hostcc").string());
   CHECK_FALSE(specs_honoured((t.path() / "fakebin/gcc").string(), p.specs_file(), p.wrapper_flags));
   CHECK_FALSE(specs_honoured((t.path() / "nope").string(), p.specs_file(), p.wrapper_flags));
@@ -154,7 +154,7 @@ TEST_CASE("ccache: depend mode, the specs file in the hash at a fixed mtime, and
   SUBCASE("no ccache dir: off, no CCACHE_ variables") {
     auto p = host_only_plan(t.path());
     auto env = prepare_wrappers(p);
-    CHECK(p.ccache_mode == "off");
+    CHECK(p.ccache_mode == CcacheMode::off);
     CHECK(
         std::none_of(env.begin(), env.end(), [](const auto& kv) { return kv.first.starts_with("CCACHE_"); }));
   }
@@ -163,7 +163,7 @@ TEST_CASE("ccache: depend mode, the specs file in the hash at a fixed mtime, and
     p.ccache_dir = t.path() / "cc";
     PathScope path((t.path() / "bin").string());
     auto env = prepare_wrappers(p);
-    CHECK(p.ccache_mode == "missing");
+    CHECK(p.ccache_mode == CcacheMode::missing);
     CHECK(env.count("CCACHE_DIR") == 0);
     CHECK(files::read(p.wrapper_dir / "kbuild-hostcc").find("ccache") == std::string::npos);
   }
@@ -174,10 +174,11 @@ TEST_CASE("ccache: depend mode, the specs file in the hash at a fixed mtime, and
     p.ccache_dir = t.path() / "cc";
     PathScope path((t.path() / "bin").string());
     auto env = prepare_wrappers(p);
-    CHECK(p.ccache_mode == "depend");
+    CHECK(p.ccache_mode == CcacheMode::depend);
+    CHECK(std::string(name(p.ccache_mode)) == "depend");  // metadata.json make.ccache.mode
     CHECK(env.at("CCACHE_DIR") == (t.path() / "cc").string());
     CHECK(env.at("CCACHE_DEPEND") == "1");
-    REQUIRE(p.wrapper_mode == "specs");
+    REQUIRE(p.wrapper_mode == WrapperMode::specs);
     CHECK(env.at("CCACHE_EXTRAFILES") == p.specs_file().string());
     // ccache hashes a -specs= file's mtime: the same in every output dir, so the cache carries over
     auto mtime = std::chrono::file_clock::to_sys(fs::last_write_time(p.specs_file()));

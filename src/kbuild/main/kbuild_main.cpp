@@ -19,11 +19,22 @@ using namespace ksimg;
 
 namespace {
 
+// The host platform this launcher was compiled for, which is its image's: the linux/arm64 entry
+// of a two-platform cell carries the cross-built arm64 kbuild.
+#if defined(__aarch64__)
+constexpr const char* kHostArch = "arm64";
+#else
+constexpr const char* kHostArch = "amd64";
+#endif
+
 void info(bool json) {
   const auto& m = matrix::builtin();
   auto id = kbuild::identify(m, kbuild::process_env());
   const auto& a = m.arches.at(id.cell->arch);
   const auto& r = *id.recipe;
+  nlohmann::ordered_json compat = nlohmann::ordered_json::array();
+  for (const auto& c : r.compat)
+    compat.push_back({{"abi", c.abi}, {"cross_compile", c.triple + "-"}, {"libc", c.libc}});
   if (json) {
     std::cout << nlohmann::ordered_json{{"cell", id.cell->key()},
                                         {"image_tag", id.image_tag},
@@ -35,6 +46,9 @@ void info(bool json) {
                                         {"binutils",
                                          r.binutils ? nlohmann::ordered_json(*r.binutils) : nullptr},
                                         {"cross_compile", r.triple + "-"},
+                                        {"libc", r.libc_on(kHostArch)},
+                                        {"host", std::string("linux/") + kHostArch},
+                                        {"compat", compat},
                                         {"kernels", kbuild::supported_range(m, id)}}
                      .dump(2)
               << "\n";
@@ -42,9 +56,12 @@ void info(bool json) {
   }
   std::cout << "cell       " << id.cell->key() << "  (image kernelsmith:" << id.image_tag << ")\n"
             << "toolchain  " << r.source() << " " << r.name << ": gcc " << r.gcc << ", binutils "
-            << r.binutils.value_or("(not recorded)") << ", " << r.libc << "\n"
-            << "make       ARCH=" << a.kernel_arch << " CROSS_COMPILE=" << r.triple << "-\n"
-            << "kernels    " << kbuild::supported_range(m, id) << "\n";
+            << r.binutils.value_or("(not recorded)") << ", " << r.libc_on(kHostArch) << "\n"
+            << "make       ARCH=" << a.kernel_arch << " CROSS_COMPILE=" << r.triple << "-\n";
+  for (const auto& c : r.compat)
+    std::cout << "compat     " << c.abi << " userland: " << c.triple << "-gcc, " << c.libc
+              << " (kbuild build --targets initramfs --init-abi " << c.abi << ")\n";
+  std::cout << "kernels    " << kbuild::supported_range(m, id) << "\n";
 }
 
 void check(const std::string& version) {
@@ -97,6 +114,9 @@ void add_build(CLI::App& app, kbuild::BuildOptions& o, std::vector<std::string>&
       "--targets", targets,
       "Comma list of vmlinux,image,modules,dtbs,headers,devel,initramfs (default "
       "vmlinux,image,modules,dtbs; initramfs: a static /init by the cell's gcc, OUT/initramfs.cpio.gz)");
+  b->add_option("--init-abi", o.init_abi,
+                "Build the initramfs target's /init for a compat ABI of this cell's toolchain (kbuild info "
+                "lists them; x86_64 cells: i386), to prove the kernel runs that userland");
   b->add_option("-j,--jobs", o.jobs, "Parallel jobs (default: the CPUs available)");
   b->add_option("--ccache-dir", o.ccache_dir, "ccache dir (env CCACHE_DIR); used when set and ccache exists");
   b->add_flag("--no-ccache", o.no_ccache, "Compile without ccache even when CCACHE_DIR is set");
