@@ -34,6 +34,8 @@ lib_exit() {
   # stores and layouts); a failed one's stays for a look, as does any with KSIMG_TESTS_KEEP=1
   if [ -n "${LIB_SCRATCH:-}" ] && { [ "$rc" = 0 ] || [ "$rc" = 77 ]; } && [ "${KSIMG_TESTS_KEEP:-0}" != 1 ]; then
     cd / && rm -rf "$LIB_SCRATCH"
+  elif [ -n "${LIB_SCRATCH:-}" ] && [ -d "$LIB_SCRATCH" ]; then
+    echo "kept for a look: $LIB_SCRATCH" >&2
   fi
 }
 trap lib_exit EXIT
@@ -147,13 +149,14 @@ debian_lock() {
   fail "ksimg lock $*: exit $rc: $(cat "$T/err")"
 }
 
-# run_dir NAME: a fresh $KSIMG_TESTS_TMP/NAME.run.XXXXXX, exported as T, removed on exit (unlike
-# scratch, several runs of the test may coexist)
+# run_dir NAME: a fresh $KSIMG_TESTS_TMP/NAME.run.XXXXXX, exported as T; like scratch, removed
+# on exit when the test passes or skips and kept when it fails (unlike scratch, several runs of
+# the test may coexist)
 run_dir() {
   mkdir -p "$KSIMG_TESTS_TMP"
   T=$(mktemp -d "$KSIMG_TESTS_TMP/$1.run.XXXXXX") || fail "cannot create a run dir under $KSIMG_TESTS_TMP"
   export T
-  LIB_CLEANUP+=("rm -rf '$T'")
+  LIB_SCRATCH=$T
 }
 
 # shared_layer_cache: the cells_build test's download/layer cache as KSIMG_CACHE, so the
