@@ -63,8 +63,10 @@ got=$(tar -xOf image.tar manifest.json | jq -r '.[0].Layers | join(" ")')
 [ "$got" = "$want" ] || fail "docker-archive layers '$got' are not the diff_ids '$want'"
 
 echo "== podman pull and run"
-export CONTAINERS_CONF="$KSIMG_SRC/tests/data/containers.conf"
-P=(podman --root "$T/storage" --runroot "$T/runroot" --storage-driver vfs)
+# Private storage under a short /tmp path: podman refuses a runroot over 50 characters, which
+# a scratch dir under a deep checkout easily is.
+podman_storage vfs
+P=(podman)
 if ! "${P[@]}" info >podman-info.log 2>&1; then
   cat podman-info.log
   skipped="podman cannot run in this environment (see above)"
