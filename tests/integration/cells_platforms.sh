@@ -84,6 +84,21 @@ grep -q "k6/mipsel" info.txt || fail "kbuild info: $(cat info.txt)"
 grep -q "ELF 32-bit LSB executable, MIPS" hello.txt || fail "hello: $(cat hello.txt)"
 ok "podman run --platform linux/arm64: uname -m aarch64, kbuild info, an arm64 gcc cross-compiles a static MIPS hello"
 
+# --- The same compiler on both hosts makes the same code: the userland init (the C file the
+# initramfs target compiles) built to an object file by each platform's gcc, byte for byte.
+# (A whole kernel compared this way takes hours under qemu-user: scripts/compare-platforms.)
+CC_O=(sh -c 'cd /tmp && ${CROSS_COMPILE}gcc -O2 -c -DKSIMG_CELL=\"k6/mipsel\" -DKSIMG_BITS=32 \
+  -DKSIMG_ENDIAN=\"little\" -DKSIMG_MACHINE=\"mips\" /u/init.c -o init.o && sha256sum init.o')
+"${P[@]:0:6}" -v "$KSIMG_SRC/userland:/u:ro" "$name" "${CC_O[@]}" >obj-arm64.txt 2>obj.err ||
+  { cat obj.err; fail "init.c -c in the arm64 image"; }
+amd_name=$("$KSIMG" -q load --cell k6/mipsel --platform linux/amd64 --layout "$L")
+podman run --rm --platform linux/amd64 --network=none -v "$KSIMG_SRC/userland:/u:ro" "$amd_name" "${CC_O[@]}" \
+  >obj-amd64.txt 2>obj.err || { cat obj.err; fail "init.c -c in the amd64 image"; }
+o_arm=$(head -c 64 obj-arm64.txt) o_amd=$(head -c 64 obj-amd64.txt)
+[ "${#o_arm}" = 64 ] && [ "$o_arm" = "$o_amd" ] ||
+  fail "init.o differs between the platforms' gcc: arm64 ${o_arm:-none}, amd64 ${o_amd:-none}"
+ok "init.c compiled by the arm64-hosted and the amd64-hosted gcc: the same object file (${o_arm:0:12}...)"
+
 # --- Reproducible: the same digests again; the amd64 entry is what a plain build makes.
 "${B[@]}" --cell k6/mipsel --platform linux/amd64,linux/arm64 --no-smoke --json >again.json 2>again.err ||
   { tail -5 again.err; fail "rebuild"; }
